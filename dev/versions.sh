@@ -1,0 +1,11 @@
+# shellcheck shell=bash
+# The one place that pins what the project builds against.
+KERNEL_PKG=linux-source-7.3
+KERNEL_PKG_VERSION=7.3.4-1~bpo13+1
+KERNEL_SUITE=trixie-backports
+DEBIAN_MIRROR=http://deb.debian.org/debian
+BINDGEN_VERSION=0.72.1
+LLVM_SUFFIX=-19
+# Everything downloaded or built lives here, ignored by git and reused by later runs.
+KPR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${KPR_WORK:-$KPR_ROOT/.work}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KPortReserve selftests - bind enforcement
+ *
+ * For each address family (IPv4, IPv6, v4-mapped IPv6, AF_UNSPEC on IPv4)
+ * and each protocol (TCP, MPTCP, UDP): the program a port is reserved for
+ * binds it, another program does not, nobody binds a <kernel> port, and
+ * unreserved ports are left alone; by bind(2) and by io_uring.
+ */
+
+#include "common.h"
+#include "../kselftest_harness.h"
+
+/* Each variant gets its own ports: base + 0 owner, + 1 <kernel>, + 2 free. */
+#define PORT_BASE 20000
+
+FIXTURE(bind)
+{
+	char dir[64];
+	char owner[96];
+	char other[96];
+	unsigned short owner_port, kernel_port, free_port;
+};
+
+FIXTURE_VARIANT(bind)
+{
+	const char *addr_family;
+	const char *proto;
+	unsigned short index;
+};
+
+/* clang-format off */
+#define BIND_VARIANT(af, pr, i)				\
+	FIXTURE_VARIANT_ADD(bind, af##_##pr) {		\
+		.addr_family = #af,			\
+		.proto = #pr,				\
+		.index = i,				\
+	}
+/* clang-format on */
+
+BIND_VARIANT(inet, tcp, 0);
+BIND_VARIANT(inet, mptcp, 1);
+BIND_VARIANT(inet, udp, 2);
+BIND_VARIANT(inet6, tcp, 3);
+BIND_VARIANT(inet6, mptcp, 4);
+BIND_VARIANT(inet6, udp, 5);
+BIND_VARIANT(mapped, tcp, 6);
+BIND_VARIANT(mapped, mptcp, 7);
+BIND_VARIANT(mapped, udp, 8);
+BIND_VARIANT(unspec, tcp, 9);
+BIND_VARIANT(unspec, mptcp, 10);
+BIND_VARIANT(unspec, udp, 11);
+
+FIXTURE_SETUP(bind)
+{
+	char policy[512];
+
+	if (!kpr_enabled())
+		SKIP(return, "KPortReserve is not enabled");
+
+	self->owner_port = PORT_BASE + 10 * variant->index;
+	self->kernel_port = self->owner_port + 1;
+	self->free_port = self->owner_port + 2;
+	snprintf(self->dir, sizeof(self->dir), "/tmp/kpr-bind-%d", getpid());
+	snprintf(self->owner, sizeof(self->owner), "%s/owner", self->dir);
+	snprintf(self->other, sizeof(self->other), "%s/other", self->dir);
+	ASSERT_EQ(0, mkdir(self->dir, 0755));
+	ASSERT_EQ(0, kpr_install_helper(self->owner));
+	ASSERT_EQ(0, kpr_install_helper(self->other));
+
+	snprintf(policy, sizeof(policy), "clear\n%hu %s\n%hu <kernel>\n",
+		 self->owner_port, self->owner, self->kernel_port);
+	ASSERT_EQ(0, kpr_write(policy));
+}
+
+FIXTURE_TEARDOWN(bind)
+{
+	kpr_write("clear\n");
+	unlink(self->owner);
+	unlink(self->other);
+	rmdir(self->dir);
+}
+
+static int bind_as(FIXTURE_DATA(bind) * self, const FIXTURE_VARIANT(bind) * variant,
+		   const char *program, unsigned short port)
+{
+	return kpr_bind_as(program, variant->addr_family, variant->proto, port);
+}
+
+TEST_F(bind, owner_binds_its_port)
+{
+	EXPECT_EQ(0, bind_as(self, variant, self->owner, self->owner_port));
+}
+
+TEST_F(bind, other_program_is_denied)
+{
+	EXPECT_EQ(EADDRINUSE, bind_as(self, variant, self->other, self->owner_port));
+}
+
+TEST_F(bind, kernel_port_is_denied_to_every_program)
+{
+	EXPECT_EQ(EADDRINUSE, bind_as(self, variant, self->owner, self->kernel_port));
+	EXPECT_EQ(EADDRINUSE, bind_as(self, variant, self->other, self->kernel_port));
+}
+
+TEST_F(bind, unreserved_port_is_free)
+{
+	EXPECT_EQ(0, bind_as(self, variant, self->other, self->free_port));
+	EXPECT_EQ(0, bind_as(self, variant, self->other, 0));
+}
+
+TEST_F(bind, cleared_policy_frees_the_port)
+{
+	ASSERT_EQ(0, kpr_write("clear\n"));
+	EXPECT_EQ(0, bind_as(self, variant, self->other, self->owner_port));
+	EXPECT_EQ(0, bind_as(self, variant, self->other, self->kernel_port));
+}
+
+TEST_F(bind, io_uring_bind_is_checked)
+{
+	char port[16];
+	char *owner[] = { self->owner, (char *)variant->addr_family,
+			  (char *)variant->proto, port, "uring", NULL };
+	char *other[] = { self->other, (char *)variant->addr_family,
+			  (char *)variant->proto, port, "uring", NULL };
+
+	snprintf(port, sizeof(port), "%hu", self->owner_port);
+	EXPECT_EQ(0, kpr_run(owner));
+	EXPECT_EQ(EADDRINUSE, kpr_run(other));
+}
+
+TEST_F(bind, other_network_namespace_is_not_reserved)
+{
+	char port[16];
+	char *other[] = { self->other, (char *)variant->addr_family,
+			  (char *)variant->proto, port, "netns", NULL };
+
+	/* The rules hold the ports of the initial network namespace only. */
+	snprintf(port, sizeof(port), "%hu", self->owner_port);
+	EXPECT_EQ(0, kpr_run(other));
+}
+
+TEST_F(bind, shared_port_admits_each_listed_program)
+{
+	char policy[256];
+
+	snprintf(policy, sizeof(policy), "%hu %s\n", self->owner_port, self->other);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(0, bind_as(self, variant, self->owner, self->owner_port));
+	EXPECT_EQ(0, bind_as(self, variant, self->other, self->owner_port));
+}
+
+/* Raw socket bind(2) arguments, checked without any helper process. */
+FIXTURE(bind_args)
+{
+	int fd;
+};
+
+FIXTURE_SETUP(bind_args)
+{
+	if (!kpr_enabled())
+		SKIP(return, "KPortReserve is not enabled");
+	ASSERT_EQ(0, kpr_write("clear\n20500 <kernel>\n"));
+	self->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(bind_args)
+{
+	close(self->fd);
+	kpr_write("clear\n");
+}
+
+TEST_F(bind_args, short_address_is_invalid_not_denied)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(20500),
+	};
+
+	EXPECT_EQ(-1, bind(self->fd, (struct sockaddr *)&addr, sizeof(addr) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, bind(self->fd, (struct sockaddr *)&addr, 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, bind(self->fd, (struct sockaddr *)&addr, sizeof(addr)));
+	EXPECT_EQ(EADDRINUSE, errno);
+}
+
+TEST_F(bind_args, unspec_with_specific_address_is_refused_by_the_stack)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_UNSPEC,
+		.sin_port = htons(20501),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+
+	/* Not reserved: the stack's own answer comes through unchanged. */
+	EXPECT_EQ(-1, bind(self->fd, (struct sockaddr *)&addr, sizeof(addr)));
+	EXPECT_EQ(EAFNOSUPPORT, errno);
+}
+
+TEST_F(bind_args, wrong_family_on_ipv6_socket_is_left_to_the_stack)
+{
+	struct sockaddr_in6 addr = {
+		.sin6_family = AF_UNSPEC,
+		.sin6_port = htons(20500),
+	};
+	int fd6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ASSERT_LE(0, fd6);
+	EXPECT_EQ(-1, bind(fd6, (struct sockaddr *)&addr, sizeof(addr)));
+	EXPECT_EQ(EAFNOSUPPORT, errno);
+	close(fd6);
+}
+
+TEST_F(bind_args, raw_socket_is_not_a_port)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(20500),
+	};
+	int raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+
+	ASSERT_LE(0, raw);
+	EXPECT_EQ(0, bind(raw, (struct sockaddr *)&addr, sizeof(addr)));
+	close(raw);
+}
+
+/* Binds @port once with a fresh socket; returns 0 or errno. */
+static int bind_once(unsigned short port)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+	};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		err = errno;
+	close(fd);
+	return err;
+}
+
+TEST(binds_see_whole_policies_while_it_is_rewritten)
+{
+	/* Each binder owns a port (binds in flight would collide on a shared one). */
+	const unsigned short owned[2] = { 20600, 20602 }, kernel = 20601;
+	const int rounds = 300, writes = 100;
+	char self_exe[PATH_MAX], policy[2 * PATH_MAX + 64];
+	int i, status, failures = 0;
+	ssize_t len;
+	pid_t pids[2];
+
+	if (!kpr_enabled())
+		SKIP(return, "KPortReserve is not enabled");
+	len = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	ASSERT_LT(0, len);
+	self_exe[len] = '\0';
+	/* Every policy written holds all rules: no bind may ever see another. */
+	snprintf(policy, sizeof(policy), "clear\n%hu %s\n%hu %s\n%hu <kernel>\n",
+		 owned[0], self_exe, owned[1], self_exe, kernel);
+	ASSERT_EQ(0, kpr_write(policy));
+
+	for (i = 0; i < 2; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (pids[i] == 0) {
+			int round, bad = 0;
+
+			for (round = 0; round < rounds; round++) {
+				bad += bind_once(owned[i]) != 0;
+				bad += bind_once(kernel) != EADDRINUSE;
+			}
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (i = 0; i < writes; i++)
+		EXPECT_EQ(0, kpr_write(policy));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		failures += !WIFEXITED(status) || WEXITSTATUS(status);
+	}
+	EXPECT_EQ(0, failures);
+	kpr_write("clear\n");
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KPortReserve selftests - shared helpers
+ *
+ * These are static inline helpers in a header rather than a library because
+ * kselftest_harness.h must be included by each test file.
+ */
+
+#ifndef _SELFTESTS_KPORTRESERVE_COMMON_H
+#define _SELFTESTS_KPORTRESERVE_COMMON_H
+
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#define KPR_POLICY "/sys/kernel/security/kportreserve/policy"
+#define KPR_LSM_LIST "/sys/kernel/security/lsm"
+#define KPR_HELPER_NAME "bind_helper"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+/* Returns true if "kportreserve" is an active LSM and its policy file exists. */
+static inline bool kpr_enabled(void)
+{
+	char buf[512] = {};
+	ssize_t len;
+	int fd;
+
+	fd = open(KPR_LSM_LIST, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	return strstr(buf, "kportreserve") && access(KPR_POLICY, F_OK) == 0;
+}
+
+/*
+ * Writes @len bytes of @text to the policy file in one write(2).
+ * Returns 0 or -errno of open(2) or write(2).
+ */
+static inline int kpr_write_len(const char *text, size_t len)
+{
+	ssize_t ret;
+	int fd, err = 0;
+
+	fd = open(KPR_POLICY, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, text, len);
+	if (ret < 0)
+		err = -errno;
+	else if ((size_t)ret != len)
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+static inline int kpr_write(const char *text)
+{
+	return kpr_write_len(text, strlen(text));
+}
+
+/* Reads the whole policy into a malloc'ed, NUL-terminated buffer; NULL on error. */
+static inline char *kpr_read(void)
+{
+	size_t size = 4096, len = 0;
+	char *buf = malloc(size);
+	ssize_t ret;
+	int fd;
+
+	if (!buf)
+		return NULL;
+	fd = open(KPR_POLICY, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		if (size - len < 2) {
+			char *bigger = realloc(buf, size * 2);
+
+			if (!bigger)
+				break;
+			buf = bigger;
+			size *= 2;
+		}
+		ret = read(fd, buf + len, size - len - 1);
+		if (ret <= 0)
+			break;
+		len += ret;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Directory of the running test, where bind_helper was built. */
+static inline void kpr_test_dir(char *dir, size_t size)
+{
+	ssize_t len = readlink("/proc/self/exe", dir, size - 1);
+	char *slash;
+
+	if (len < 0)
+		len = 0;
+	dir[len] = '\0';
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+}
+
+/* Copies @src to @dst with mode 0755, replacing @dst. Returns 0 or -errno. */
+static inline int kpr_copy_file(const char *src, const char *dst)
+{
+	char buf[65536];
+	int in, out, err = 0;
+	ssize_t len;
+
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	unlink(dst);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (out < 0) {
+		err = -errno;
+		close(in);
+		return err;
+	}
+	while ((len = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, len) != len) {
+			err = -EIO;
+			break;
+		}
+	}
+	if (len < 0)
+		err = -errno;
+	close(in);
+	if (close(out))
+		err = -errno;
+	return err;
+}
+
+/* Copies bind_helper, which sits beside the test, to @dst. */
+static inline int kpr_install_helper(const char *dst)
+{
+	char src[PATH_MAX];
+
+	kpr_test_dir(src, sizeof(src) - sizeof("/" KPR_HELPER_NAME));
+	strcat(src, "/" KPR_HELPER_NAME);
+	return kpr_copy_file(src, dst);
+}
+
+/*
+ * Runs @argv[0] with @argv and returns its exit status (bind_helper exits with
+ * the errno of its bind, 0 on success), or -1 if it did not exit normally.
+ */
+static inline int kpr_run(char *const argv[])
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Runs @program (a copy of bind_helper) to bind a socket of @family, @type
+ * and @protocol to @port with the address family @addr_family ("inet",
+ * "inet6", "mapped" or "unspec"). Returns the errno of bind(2), 0 on success.
+ */
+static inline int kpr_bind_as(const char *program, const char *addr_family,
+			      const char *proto, unsigned short port)
+{
+	char port_str[16];
+	char *argv[] = { (char *)program, (char *)addr_family, (char *)proto,
+			 port_str, NULL };
+
+	snprintf(port_str, sizeof(port_str), "%hu", port);
+	return kpr_run(argv);
+}
+
+/* Brings up the loopback interface of the current network namespace. */
+static inline int kpr_loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+			err = -errno;
+	} else {
+		err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+/* Drops every capability of the calling thread (effective, permitted, inheritable). */
+static inline int kpr_drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {};
+
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
+}
+
+/* Writes @text to @path. Returns 0 or -errno. */
+static inline int kpr_write_file(const char *path, const char *text)
+{
+	int fd, err = 0;
+	ssize_t len = strlen(text);
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != len)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+#endif /* _SELFTESTS_KPORTRESERVE_COMMON_H */

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KPortReserve selftests - program identity
+ *
+ * A rule names a program by path. These tests try to pass for that program
+ * without being it: replacing mm->exe_file with prctl(PR_SET_MM), bind
+ * mounting another binary over the path in a private mount namespace, and
+ * running another binary at the same path inside a chroot. They also check
+ * that replacing the binary at the path (a package upgrade) keeps working.
+ */
+
+#include <sys/mount.h>
+
+#include "common.h"
+#include "../kselftest_harness.h"
+
+#define ID_PORT 21000
+
+FIXTURE(identity)
+{
+	char dir[64];
+	char server[96];
+	char impostor[96];
+	char port[16];
+};
+
+FIXTURE_SETUP(identity)
+{
+	char policy[256];
+
+	if (!kpr_enabled())
+		SKIP(return, "KPortReserve is not enabled");
+	snprintf(self->dir, sizeof(self->dir), "/tmp/kpr-id-%d", getpid());
+	snprintf(self->server, sizeof(self->server), "%s/server", self->dir);
+	snprintf(self->impostor, sizeof(self->impostor), "%s/impostor", self->dir);
+	snprintf(self->port, sizeof(self->port), "%d", ID_PORT);
+	ASSERT_EQ(0, mkdir(self->dir, 0755));
+	ASSERT_EQ(0, kpr_install_helper(self->server));
+	ASSERT_EQ(0, kpr_install_helper(self->impostor));
+	snprintf(policy, sizeof(policy), "clear\n%d %s\n", ID_PORT, self->server);
+	ASSERT_EQ(0, kpr_write(policy));
+}
+
+FIXTURE_TEARDOWN(identity)
+{
+	char cmd[128];
+
+	kpr_write("clear\n");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	system(cmd);
+}
+
+TEST_F(identity, server_and_impostor_baseline)
+{
+	EXPECT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
+}
+
+TEST_F(identity, prctl_exe_file_does_not_impersonate)
+{
+	char spoof[128];
+	char *argv[] = { self->impostor, "inet", "tcp", self->port, spoof, NULL };
+
+	/* The helper exits with 100 or more if the kernel does not name the server. */
+	snprintf(spoof, sizeof(spoof), "spoof=%s", self->server);
+	EXPECT_EQ(EADDRINUSE, kpr_run(argv));
+}
+
+TEST_F(identity, prctl_exe_file_spoof_works_on_unreserved_port)
+{
+	char spoof[128];
+	char *argv[] = { self->impostor, "inet", "tcp", "21001", spoof, NULL };
+
+	/* The same attack, on a free port: proves the spoof itself succeeds. */
+	snprintf(spoof, sizeof(spoof), "spoof=%s", self->server);
+	EXPECT_EQ(0, kpr_run(argv));
+}
+
+TEST_F(identity, bind_mount_in_private_namespace_does_not_impersonate)
+{
+	char *argv[] = { self->server, "inet", "tcp", self->port, NULL };
+	struct stat impostor, seen;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, stat(self->impostor, &impostor));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount(self->impostor, self->server, NULL, MS_BIND, NULL))
+			_exit(120);
+		/* The server's path now leads to the impostor, in here only. */
+		if (stat(self->server, &seen) || seen.st_ino != impostor.st_ino)
+			_exit(121);
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(EADDRINUSE, WEXITSTATUS(status));
+}
+
+TEST_F(identity, chroot_does_not_impersonate)
+{
+	char jail[128], fake[256], *slash;
+	char *argv[] = { self->server, "inet", "tcp", self->port, NULL };
+	int status;
+	pid_t pid;
+
+	/* Inside the jail, the server's absolute path leads to another copy. */
+	snprintf(jail, sizeof(jail), "%s/jail", self->dir);
+	snprintf(fake, sizeof(fake), "%s%s", jail, self->server);
+	ASSERT_EQ(0, mkdir(jail, 0755));
+	for (slash = strchr(fake + strlen(jail) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(fake, 0755);
+		*slash = '/';
+	}
+	ASSERT_EQ(0, kpr_install_helper(fake));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (chroot(jail) || chdir("/"))
+			_exit(120);
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(EADDRINUSE, WEXITSTATUS(status));
+}
+
+TEST_F(identity, upgraded_binary_at_the_path_keeps_the_port)
+{
+	char staged[128];
+	struct stat before, after;
+
+	ASSERT_EQ(0, stat(self->server, &before));
+	/* As a package manager does: write the new file, rename it over the old. */
+	snprintf(staged, sizeof(staged), "%s/server.dpkg-new", self->dir);
+	ASSERT_EQ(0, kpr_install_helper(staged));
+	ASSERT_EQ(0, rename(staged, self->server));
+	ASSERT_EQ(0, stat(self->server, &after));
+	ASSERT_NE(before.st_ino, after.st_ino);
+
+	EXPECT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
+}
+
+TEST_F(identity, symlink_in_rule_names_its_target)
+{
+	char link[128], policy[256];
+
+	snprintf(link, sizeof(link), "%s/server-link", self->dir);
+	ASSERT_EQ(0, symlink(self->server, link));
+	snprintf(policy, sizeof(policy), "clear\n%d %s\n", ID_PORT, link);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
+}
+
+TEST_F(identity, forked_child_keeps_its_program)
+{
+	char policy[256], self_exe[PATH_MAX];
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(ID_PORT + 2),
+	};
+	ssize_t len;
+	int status, fd;
+	pid_t pid;
+
+	/* Reserve a port for this test program itself; a fork(2) child binds it. */
+	len = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	ASSERT_LT(0, len);
+	self_exe[len] = '\0';
+	snprintf(policy, sizeof(policy), "%d %s\n", ID_PORT + 2, self_exe);
+	ASSERT_EQ(0, kpr_write(policy));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		_exit(fd < 0 ? 120 : bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ? errno : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->server, "inet", "tcp", ID_PORT + 2));
+}
+
+TEST_HARNESS_MAIN

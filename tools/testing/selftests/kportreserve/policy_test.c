@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KPortReserve selftests - the policy file ABI
+ *
+ * Who may read and write /sys/kernel/security/kportreserve/policy, the
+ * canonical text it reads back, and the transactions writes make: all or
+ * nothing, lines split across writes, large policies.
+ */
+
+#include "common.h"
+#include "../kselftest_harness.h"
+
+FIXTURE(policy)
+{
+	char *saved;
+};
+
+FIXTURE_SETUP(policy)
+{
+	if (!kpr_enabled())
+		SKIP(return, "KPortReserve is not enabled");
+	ASSERT_EQ(0, kpr_write("clear\n"));
+	self->saved = NULL;
+}
+
+FIXTURE_TEARDOWN(policy)
+{
+	free(self->saved);
+	kpr_write("clear\n");
+}
+
+/* Expects the policy to read back exactly as @expected. */
+#define EXPECT_POLICY(expected)						\
+	do {								\
+		char *now = kpr_read();					\
+									\
+		ASSERT_NE(NULL, now);					\
+		EXPECT_STREQ(expected, now);				\
+		free(now);						\
+	} while (0)
+
+TEST_F(policy, lsm_is_listed)
+{
+	char buf[512] = {};
+	int fd = open(KPR_LSM_LIST, O_RDONLY);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+	close(fd);
+	EXPECT_NE(NULL, strstr(buf, "kportreserve"));
+}
+
+TEST_F(policy, file_is_0600_root)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(KPR_POLICY, &st));
+	EXPECT_EQ(S_IFREG | 0600, st.st_mode);
+	EXPECT_EQ(0, st.st_uid);
+}
+
+TEST_F(policy, reads_back_canonical_and_sorted)
+{
+	ASSERT_EQ(0, kpr_write("# services\n\n9000\t/usr/bin/z\n100-200 /srv/my\\040app\n"
+			       "100 <kernel>\n100 /a\\\\b\n  100   /a\\\\b  \n"));
+	EXPECT_POLICY("100 <kernel>\n100 /a\\\\b\n100-200 /srv/my\\040app\n9000 /usr/bin/z\n");
+}
+
+TEST_F(policy, round_trip)
+{
+	char *first, *second;
+
+	ASSERT_EQ(0, kpr_write("443 /usr/sbin/nginx\n80-81 /usr/sbin/nginx\n"
+			       "53 <kernel>\n8080 /opt/a\\303\\251\n"));
+	first = kpr_read();
+	ASSERT_NE(NULL, first);
+	ASSERT_EQ(0, kpr_write("clear\n"));
+	EXPECT_POLICY("");
+	ASSERT_EQ(0, kpr_write(first));
+	second = kpr_read();
+	ASSERT_NE(NULL, second);
+	EXPECT_STREQ(first, second);
+	free(first);
+	free(second);
+}
+
+TEST_F(policy, bad_input_leaves_policy_unchanged)
+{
+	static const char *const bad[] = {
+		"0 /a\n",		/* port 0 is never reserved */
+		"010 /a\n",		/* no leading zeros */
+		"+80 /a\n",		/* no sign */
+		"65536 /a\n",
+		"90-80 /a\n",
+		"80 a/relative\n",
+		"80 /a//b\n",
+		"80 /a/../b\n",
+		"80 /a b\n",		/* spaces must be escaped */
+		"80 /a\\x\n",
+		"80 /a\\101\n",		/* needless escape */
+		"80\n",
+		"delete 99 /not/there\n",
+		"clear all\n",
+		"81 /fine\n82 /fine\nbogus\n",	/* the good lines do not apply either */
+	};
+	unsigned int i;
+
+	ASSERT_EQ(0, kpr_write("80 /usr/sbin/server\n"));
+	self->saved = kpr_read();
+	ASSERT_NE(NULL, self->saved);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, kpr_write(bad[i])) {
+			TH_LOG("accepted: %s", bad[i]);
+		}
+		EXPECT_POLICY(self->saved);
+	}
+}
+
+TEST_F(policy, write_is_one_transaction)
+{
+	ASSERT_EQ(0, kpr_write("80 /old\n"));
+	/* clear and new rules in one write: an atomic replace. */
+	ASSERT_EQ(0, kpr_write("clear\n81 /new\n82 /new\n"));
+	EXPECT_POLICY("81 /new\n82 /new\n");
+	/* Lines apply in order. */
+	ASSERT_EQ(0, kpr_write("delete 81 /new\n81 /newer\ndelete 82 /new\n"));
+	EXPECT_POLICY("81 /newer\n");
+	/* A duplicate add changes nothing; a delete of an absent rule fails. */
+	ASSERT_EQ(0, kpr_write("81 /newer\n"));
+	EXPECT_POLICY("81 /newer\n");
+	EXPECT_EQ(-EINVAL, kpr_write("delete 81 /newer\ndelete 81 /newer\n"));
+	EXPECT_POLICY("81 /newer\n");
+}
+
+TEST_F(policy, lines_split_across_writes)
+{
+	static const char *const chunks[] = {
+		"300", "00 /bin/", "a\n30001 /b", "in/b\n", "30002 /last/without/newline",
+	};
+	unsigned int i;
+	int fd;
+
+	fd = open(KPR_POLICY, O_WRONLY);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+		ASSERT_EQ((ssize_t)strlen(chunks[i]), write(fd, chunks[i], strlen(chunks[i])));
+	/* The last line is applied when the file is closed. */
+	EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n");
+	ASSERT_EQ(0, close(fd));
+	EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n30002 /last/without/newline\n");
+}
+
+TEST_F(policy, one_mebibyte_policy_loads_like_cat)
+{
+	const size_t chunk = 128 * 1024;	/* what cat(1) writes at a time */
+	size_t size = 0, cap = 1536 * 1024, off;
+	char *text = malloc(cap), *back;
+	unsigned int port;
+	int fd;
+
+	ASSERT_NE(NULL, text);
+	for (port = 1; size < 1024 * 1024; port++)
+		size += snprintf(text + size, cap - size,
+				 "%u /usr/lib/kportreserve/selftest/daemon-%05u\n", port, port);
+	fd = open(KPR_POLICY, O_WRONLY);
+	ASSERT_LE(0, fd);
+	for (off = 0; off < size; off += chunk) {
+		size_t len = size - off < chunk ? size - off : chunk;
+
+		ASSERT_EQ((ssize_t)len, write(fd, text + off, len));
+	}
+	ASSERT_EQ(0, close(fd));
+	back = kpr_read();
+	ASSERT_NE(NULL, back);
+	EXPECT_EQ(size, strlen(back));
+	EXPECT_EQ(0, strcmp(text, back));
+	free(back);
+	free(text);
+}
+
+TEST_F(policy, oversized_write_is_refused)
+{
+	size_t len = (4 << 20) + 1;
+	char *text = malloc(len);
+
+	ASSERT_NE(NULL, text);
+	memset(text, '\n', len);
+	EXPECT_EQ(-E2BIG, kpr_write_len(text, len));
+	free(text);
+}
+
+/* Runs @check in a child process and returns its exit status. */
+static int in_child(int (*check)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(check());
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Returns the errno of opening the policy with @flags, 0 on success. */
+static int open_errno(int flags)
+{
+	int fd = open(KPR_POLICY, flags);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int as_nobody(void)
+{
+	if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+		return 200;
+	if (open_errno(O_RDONLY) != EACCES)
+		return 1;
+	return open_errno(O_WRONLY) == EACCES ? 0 : 2;
+}
+
+static int as_root_without_capabilities(void)
+{
+	if (kpr_drop_caps())
+		return 200;
+	/* uid 0 owns the file, so only the capability check stops it. */
+	if (open_errno(O_RDONLY) != EPERM)
+		return 1;
+	return open_errno(O_WRONLY) == EPERM ? 0 : 2;
+}
+
+static int as_user_namespace_root(void)
+{
+	/* Root of a new user namespace, even mapped to the real uid 0. */
+	if (unshare(CLONE_NEWUSER))
+		return 200;
+	if (kpr_write_file("/proc/self/uid_map", "0 0 1"))
+		return 201;
+	if (open_errno(O_RDONLY) != EPERM)
+		return 1;
+	return open_errno(O_WRONLY) == EPERM ? 0 : 2;
+}
+
+static int opener_credentials_decide(void)
+{
+	int fd = open(KPR_POLICY, O_WRONLY);
+	int ok;
+
+	if (fd < 0)
+		return 200;
+	/* Dropping capabilities after open(2) does not revoke the opener's right. */
+	if (kpr_drop_caps())
+		return 201;
+	ok = write(fd, "31000 /opened/by/root\n", 22) == 22;
+	close(fd);
+	return ok ? 0 : 1;
+}
+
+TEST_F(policy, unprivileged_user_cannot_open)
+{
+	EXPECT_EQ(0, in_child(as_nobody));
+}
+
+TEST_F(policy, root_without_cap_mac_admin_cannot_open)
+{
+	EXPECT_EQ(0, in_child(as_root_without_capabilities));
+}
+
+TEST_F(policy, user_namespace_root_cannot_open)
+{
+	EXPECT_EQ(0, in_child(as_user_namespace_root));
+}
+
+TEST_F(policy, write_uses_opener_credentials)
+{
+	EXPECT_EQ(0, in_child(opener_credentials_decide));
+	EXPECT_POLICY("31000 /opened/by/root\n");
+}
+
+TEST_HARNESS_MAIN

@@ -79,10 +79,16 @@ pub(crate) static mut BLOB_SIZES: bindings::lsm_blob_sizes = bindings::lsm_blob_
 unsafe fn slot(task: *mut bindings::task_struct) -> *mut ExecIdentity {
     // SAFETY: `BLOB_SIZES` is only written by the LSM framework during its init, before
     // any task hook can run, so this read does not race.
-    let offset = unsafe { (*(&raw const BLOB_SIZES)).lbs_task } as usize;
+    let offset = unsafe { BLOB_SIZES.lbs_task } as usize;
     // SAFETY: `task` is live; by the invariant of `BLOB_SIZES` the blob holds an
     // `ExecIdentity` at `offset`, aligned because the framework aligns offsets to pointers.
-    unsafe { (*task).security.cast::<u8>().add(offset).cast::<ExecIdentity>() }
+    unsafe {
+        (*task)
+            .security
+            .cast::<u8>()
+            .add(offset)
+            .cast::<ExecIdentity>()
+    }
 }
 
 /// Records that the current task now executes `bprm`'s file.

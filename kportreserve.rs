@@ -16,10 +16,7 @@
 use core::ptr;
 use kernel::{
     bindings,
-    ffi::{
-        c_char,
-        c_int, //
-    },
+    ffi::c_int,
     prelude::*,
     task::Task, //
 };
@@ -52,7 +49,7 @@ unsafe impl<T> Sync for AssertSync<T> {}
 
 /// The LSM's name and ID, as `/sys/kernel/security/lsm` and `lsm_list_modules(2)` show them.
 static LSM_ID: AssertSync<bindings::lsm_id> = AssertSync(bindings::lsm_id {
-    name: b"kportreserve\0".as_ptr().cast::<c_char>(),
+    name: kernel::str::as_char_ptr_in_const_context(c"kportreserve"),
     id: bindings::LSM_ID_KPORTRESERVE as u64,
 });
 
@@ -102,6 +99,10 @@ static mut LSM_INFO: bindings::lsm_info = bindings::lsm_info {
 /// Registers the hooks; called once by the LSM framework when `kportreserve` is enabled.
 ///
 /// In `.init.text` because it calls the `__init` function `security_add_hooks()`.
+///
+/// # Safety
+///
+/// Called once, by the LSM framework during its single-threaded init.
 #[link_section = ".init.text"]
 unsafe extern "C" fn kportreserve_init() -> c_int {
     // SAFETY: Called once, before any hook or securityfs file can use the policy.
@@ -109,11 +110,7 @@ unsafe extern "C" fn kportreserve_init() -> c_int {
     // SAFETY: `HOOKS` is only touched here, during single-threaded LSM init, and by the
     // framework through the pointer given; `LSM_ID` lives forever.
     unsafe {
-        bindings::security_add_hooks(
-            (&raw mut HOOKS).cast(),
-            HOOK_COUNT as c_int,
-            &LSM_ID.0,
-        )
+        bindings::security_add_hooks((&raw mut HOOKS).cast(), HOOK_COUNT as c_int, &LSM_ID.0)
     };
     pr_info!("Up and running.\n");
     0
@@ -125,7 +122,9 @@ unsafe extern "C" fn kportreserve_init() -> c_int {
 fn guarded_protocol(sk_type: u16, protocol: u16) -> Option<&'static str> {
     let stream_like = matches!(
         u32::from(sk_type),
-        bindings::sock_type_SOCK_STREAM | bindings::sock_type_SOCK_DGRAM | bindings::sock_type_SOCK_SEQPACKET
+        bindings::sock_type_SOCK_STREAM
+            | bindings::sock_type_SOCK_DGRAM
+            | bindings::sock_type_SOCK_SEQPACKET
     );
     if !stream_like {
         return None;
@@ -256,7 +255,11 @@ fn exe_path(buf: &mut [u8; 256]) -> &[u8] {
     }
     // SAFETY: `file` is live while we hold its reference; `buf` is writable for its length.
     let start = unsafe {
-        bindings::d_path(&raw const (*file).__bindgen_anon_1.f_path, buf.as_mut_ptr().cast(), buf.len() as c_int)
+        bindings::d_path(
+            &raw const (*file).__bindgen_anon_1.f_path,
+            buf.as_mut_ptr().cast(),
+            buf.len() as c_int,
+        )
     };
     // SAFETY: We own the reference taken by `get_task_exe_file()`.
     unsafe { bindings::fput(file) };
@@ -358,7 +361,7 @@ mod tests {
     /// Calls the hook as `bind(2)` would, with `len` bytes of `addr`.
     fn hook<T>(sock: &KernelSocket, addr: &mut T, len: usize) -> c_int {
         // SAFETY: `sock` is live and `addr` is at least `len` bytes.
-        unsafe { hook_socket_bind(sock.0, (addr as *mut T).cast(), len as c_int) }
+        unsafe { hook_socket_bind(sock.0, ptr::from_mut(addr).cast(), len as c_int) }
     }
 
     fn load(text: &str) -> Result {
@@ -416,10 +419,40 @@ mod tests {
 
     #[test]
     fn unguarded_protocols() {
-        assert_eq!(guarded_protocol(bindings::sock_type_SOCK_STREAM as u16, bindings::IPPROTO_TCP as u16), Some("tcp"));
-        assert_eq!(guarded_protocol(bindings::sock_type_SOCK_STREAM as u16, bindings::IPPROTO_MPTCP as u16), Some("mptcp"));
-        assert_eq!(guarded_protocol(bindings::sock_type_SOCK_DGRAM as u16, bindings::IPPROTO_UDP as u16), Some("udp"));
-        assert_eq!(guarded_protocol(bindings::sock_type_SOCK_RAW as u16, bindings::IPPROTO_TCP as u16), None);
-        assert_eq!(guarded_protocol(bindings::sock_type_SOCK_DGRAM as u16, bindings::IPPROTO_ICMP as u16), None);
+        assert_eq!(
+            guarded_protocol(
+                bindings::sock_type_SOCK_STREAM as u16,
+                bindings::IPPROTO_TCP as u16
+            ),
+            Some("tcp")
+        );
+        assert_eq!(
+            guarded_protocol(
+                bindings::sock_type_SOCK_STREAM as u16,
+                bindings::IPPROTO_MPTCP as u16
+            ),
+            Some("mptcp")
+        );
+        assert_eq!(
+            guarded_protocol(
+                bindings::sock_type_SOCK_DGRAM as u16,
+                bindings::IPPROTO_UDP as u16
+            ),
+            Some("udp")
+        );
+        assert_eq!(
+            guarded_protocol(
+                bindings::sock_type_SOCK_RAW as u16,
+                bindings::IPPROTO_TCP as u16
+            ),
+            None
+        );
+        assert_eq!(
+            guarded_protocol(
+                bindings::sock_type_SOCK_DGRAM as u16,
+                bindings::IPPROTO_ICMP as u16
+            ),
+            None
+        );
     }
 }

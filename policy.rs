@@ -192,7 +192,8 @@ impl ProgramPath {
         if text.first() != Some(&b'/') {
             return Err("program must be an absolute path or <kernel>");
         }
-        let mut bytes = KVec::with_capacity(text.len() + 1, GFP_KERNEL).map_err(|_| "out of memory")?;
+        let mut bytes =
+            KVec::with_capacity(text.len() + 1, GFP_KERNEL).map_err(|_| "out of memory")?;
         let mut rest = text;
         while let Some((&c, tail)) = rest.split_first() {
             rest = tail;
@@ -255,7 +256,12 @@ impl ProgramPath {
             if c == b'\\' {
                 out.extend_from_slice(b"\\\\", GFP_KERNEL)?;
             } else if needs_escape(c) {
-                let octal = [b'\\', b'0' + (c >> 6), b'0' + ((c >> 3) & 7), b'0' + (c & 7)];
+                let octal = [
+                    b'\\',
+                    b'0' + (c >> 6),
+                    b'0' + ((c >> 3) & 7),
+                    b'0' + (c & 7),
+                ];
                 out.extend_from_slice(&octal, GFP_KERNEL)?;
             } else {
                 out.push(c, GFP_KERNEL)?;
@@ -332,12 +338,10 @@ pub(crate) type Line = (usize, Op);
 /// handed to [`apply`] as one transaction.
 pub(crate) fn parse(text: &[u8], first_line: usize) -> Result<KVVec<Line>, Rejection> {
     let mut lines = KVVec::new();
-    let mut number = first_line;
-    for line in text.split(|&c| c == b'\n') {
+    for (number, line) in (first_line..).zip(text.split(|&c| c == b'\n')) {
         if let Some(op) = parse_line(line).map_err(|reason| Rejection::invalid(number, reason))? {
             lines.push((number, op), GFP_KERNEL)?;
         }
-        number += 1;
     }
     Ok(lines)
 }
@@ -365,7 +369,8 @@ fn parse_line(line: &[u8]) -> core::result::Result<Option<Op>, &'static str> {
         b"delete" => (true, words.next().ok_or("delete needs PORT PROGRAM")?),
         ports => (false, ports),
     };
-    let ports = PortRange::parse(ports).ok_or("bad port: expected 1-65535 or LOW-HIGH in decimal")?;
+    let ports =
+        PortRange::parse(ports).ok_or("bad port: expected 1-65535 or LOW-HIGH in decimal")?;
     let program = Program::parse(words.next().ok_or("missing program")?)?;
     if words.next().is_some() {
         return Err("trailing text after program (escape spaces as \\040)");
@@ -374,7 +379,11 @@ fn parse_line(line: &[u8]) -> core::result::Result<Option<Op>, &'static str> {
         ports,
         program: Arc::new(program, GFP_KERNEL).map_err(|_| "out of memory")?,
     };
-    Ok(Some(if delete { Op::Delete(rule) } else { Op::Add(rule) }))
+    Ok(Some(if delete {
+        Op::Delete(rule)
+    } else {
+        Op::Add(rule)
+    }))
 }
 
 /// One entry of the port index: `rule` is an index into [`Snapshot::rules`].
@@ -428,7 +437,13 @@ impl Snapshot {
                     *word |= 1 << (port % 64);
                 }
                 // `i < MAX_RULES` fits in a `u32`; the capacity covers every entry.
-                index.push(PortEntry { port, rule: i as u32 }, GFP_KERNEL)?;
+                index.push(
+                    PortEntry {
+                        port,
+                        rule: i as u32,
+                    },
+                    GFP_KERNEL,
+                )?;
             }
         }
         index.sort_unstable_by(|a, b| a.port.cmp(&b.port).then(a.rule.cmp(&b.rule)));
@@ -464,7 +479,11 @@ impl Snapshot {
     ///
     /// `is_program` is called only for a reserved port, once per program path of its rules
     /// until one matches. `<kernel>` matches no task: in-kernel sockets never get here.
-    pub(crate) fn may_bind(&self, port: u16, mut is_program: impl FnMut(&ProgramPath) -> bool) -> bool {
+    pub(crate) fn may_bind(
+        &self,
+        port: u16,
+        mut is_program: impl FnMut(&ProgramPath) -> bool,
+    ) -> bool {
         if !self.is_reserved(port) {
             return true;
         }
@@ -505,12 +524,33 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
     let mut events = KVVec::with_capacity(rules.len() + lines.len(), GFP_KERNEL)?;
     let mut clears = KVVec::new();
     for rule in rules {
-        events.push(Event { rule, seq: 0, add: true }, GFP_KERNEL)?;
+        events.push(
+            Event {
+                rule,
+                seq: 0,
+                add: true,
+            },
+            GFP_KERNEL,
+        )?;
     }
     for (number, op) in lines {
         match op {
-            Op::Add(rule) => events.push(Event { rule, seq: *number, add: true }, GFP_KERNEL)?,
-            Op::Delete(rule) => events.push(Event { rule, seq: *number, add: false }, GFP_KERNEL)?,
+            Op::Add(rule) => events.push(
+                Event {
+                    rule,
+                    seq: *number,
+                    add: true,
+                },
+                GFP_KERNEL,
+            )?,
+            Op::Delete(rule) => events.push(
+                Event {
+                    rule,
+                    seq: *number,
+                    add: false,
+                },
+                GFP_KERNEL,
+            )?,
             Op::Clear => clears.push(*number, GFP_KERNEL)?,
         }
     }
@@ -548,7 +588,10 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
         }
     }
     if let Some(line) = first_error {
-        return Err(Rejection::invalid(line, "delete of a rule that is not in force"));
+        return Err(Rejection::invalid(
+            line,
+            "delete of a rule that is not in force",
+        ));
     }
     Snapshot::new(result)
 }
@@ -700,8 +743,21 @@ mod tests {
             assert!(PortRange::parse(good.as_bytes()).is_some());
         }
         for bad in [
-            "0", "010", "+80", "-80", "65536", "99999999999", "", "80-", "-", "10-9", "0-10",
-            "1-2-3", "8O", " 80", "0x50",
+            "0",
+            "010",
+            "+80",
+            "-80",
+            "65536",
+            "99999999999",
+            "",
+            "80-",
+            "-",
+            "10-9",
+            "0-10",
+            "1-2-3",
+            "8O",
+            " 80",
+            "0x50",
         ] {
             assert!(PortRange::parse(bad.as_bytes()).is_none());
         }
@@ -797,7 +853,8 @@ mod tests {
 
     #[test]
     fn comments_blank_lines_and_spacing() -> Result {
-        let s = load(&[], "# reserved\n\n   \n\t80\t  /bin/a  \n# 81 /bin/b\n").map_err(|r| r.error)?;
+        let s =
+            load(&[], "# reserved\n\n   \n\t80\t  /bin/a  \n# 81 /bin/b\n").map_err(|r| r.error)?;
         assert_eq!(&rendered(&s)[..], b"80 /bin/a\n");
         Ok(())
     }
@@ -876,7 +933,10 @@ mod tests {
     fn delete_of_absent_rule_rejects_the_batch() -> Result {
         let s = load(&[], "80 /a\n").map_err(|r| r.error)?;
         assert_eq!(rejected_line(s.rules(), "81 /b\ndelete 80 /b\n"), Some(2));
-        assert_eq!(rejected_line(s.rules(), "delete 80 /a\ndelete 80 /a\n"), Some(2));
+        assert_eq!(
+            rejected_line(s.rules(), "delete 80 /a\ndelete 80 /a\n"),
+            Some(2)
+        );
         assert_eq!(rejected_line(s.rules(), "clear\ndelete 80 /a\n"), Some(2));
         assert_eq!(rejected_line(s.rules(), "delete 80-81 /a\n"), Some(1));
         Ok(())
@@ -885,7 +945,8 @@ mod tests {
     #[test]
     fn lines_apply_in_order() -> Result {
         let s = load(&[], "80 /a\n").map_err(|r| r.error)?;
-        let t = load(s.rules(), "delete 80 /a\n80 /a\ndelete 80 /a\n90 /c\n").map_err(|r| r.error)?;
+        let t =
+            load(s.rules(), "delete 80 /a\n80 /a\ndelete 80 /a\n90 /c\n").map_err(|r| r.error)?;
         assert_eq!(&rendered(&t)[..], b"90 /c\n");
         let u = load(s.rules(), "81 /b\nclear\n82 /c\n").map_err(|r| r.error)?;
         assert_eq!(&rendered(&u)[..], b"82 /c\n");

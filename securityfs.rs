@@ -69,7 +69,11 @@ fn report(rejection: &Rejection) {
     if rejection.line == 0 {
         pr_warn!("policy rejected: {}\n", rejection.reason);
     } else {
-        pr_warn!("policy rejected: line {}: {}\n", rejection.line, rejection.reason);
+        pr_warn!(
+            "policy rejected: line {}: {}\n",
+            rejection.line,
+            rejection.reason
+        );
     }
 }
 
@@ -89,7 +93,9 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     let split = if flush {
         text.len()
     } else {
-        text.iter().rposition(|&c| c == b'\n').map_or(0, |newline| newline + 1)
+        text.iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |newline| newline + 1)
     };
     let (complete, partial) = text.split_at(split);
     let newlines = complete.iter().filter(|&&c| c == b'\n').count();
@@ -106,7 +112,9 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
             .and_then(|lines| policy::update(&mut writer, &lines))
             .map(Some)
     };
-    let retired = outcome.inspect_err(report).map_err(|rejection| rejection.error)?;
+    let retired = outcome
+        .inspect_err(report)
+        .map_err(|rejection| rejection.error)?;
     let mut rest = KVVec::with_capacity(partial.len(), GFP_KERNEL);
     let pending = pending.as_mut(&mut writer);
     match rest.as_mut() {
@@ -232,7 +240,10 @@ unsafe extern "C" fn policy_write(
 /// # Safety
 ///
 /// Called by the VFS once, when the last reference to an opened file goes.
-unsafe extern "C" fn policy_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+unsafe extern "C" fn policy_release(
+    _inode: *mut bindings::inode,
+    file: *mut bindings::file,
+) -> c_int {
     // SAFETY: `private_data` is the `KBox` leaked by `policy_open()`; this is its last use.
     let open = unsafe { KBox::from_raw((*file).private_data.cast::<OpenPolicy>()) };
     // The error cannot reach the writer any more; `apply_text()` has logged it.
@@ -258,7 +269,8 @@ static POLICY_FOPS: crate::AssertSync<bindings::file_operations> =
 #[link_section = ".init.text"]
 pub(crate) unsafe extern "C" fn init() -> c_int {
     // SAFETY: Creating a directory at the root of securityfs with a static name.
-    let dir = unsafe { bindings::securityfs_create_dir(c"kportreserve".as_char_ptr(), ptr::null_mut()) };
+    let dir =
+        unsafe { bindings::securityfs_create_dir(c"kportreserve".as_char_ptr(), ptr::null_mut()) };
     let dir = match from_err_ptr(dir) {
         Ok(dir) => dir,
         Err(err) => {
@@ -326,7 +338,10 @@ mod tests {
         assert!(apply_text(&pending, b"01 /b\nbad line here\n", false).is_err());
         // The rejected write changed nothing: the partial "200" is still pending.
         apply_text(&pending, b"02 /c\n", false)?;
-        let out = policy::current().map(|s| s.render()).transpose()?.unwrap_or_default();
+        let out = policy::current()
+            .map(|s| s.render())
+            .transpose()?
+            .unwrap_or_default();
         assert_eq!(&out[..], b"20000 /a\n20002 /c\n");
         apply_text(&pending, b"clear\n", true)?;
         assert!(policy::current().is_none());

@@ -51,7 +51,10 @@ static void report(const char *name, const char *proto, long long *samples)
 	fflush(stdout);
 }
 
-/* One socket()+bind()+close() loop; returns ns per iteration, or -1 if a bind did not give @expect. */
+/*
+ * Runs one socket()+bind()+close() loop; returns ns per iteration, or -1 if a
+ * bind did not give @expect.
+ */
 static long long bind_loop(int type, unsigned short port, int expect)
 {
 	struct sockaddr_in addr = {
@@ -67,7 +70,8 @@ static long long bind_loop(int type, unsigned short port, int expect)
 
 		close(fd);
 		if (err != expect) {
-			fprintf(stderr, "bind to %hu: got errno %d, expected %d\n", port, err, expect);
+			fprintf(stderr, "bind to %hu: got errno %d, expected %d\n",
+				port, err, expect);
 			return -1;
 		}
 	}
@@ -95,7 +99,6 @@ static void measure_binds(const char *name, unsigned short port, int expect)
 static void measure_exec(const char *name)
 {
 	char helper[PATH_MAX];
-	char *argv[] = { helper, NULL };
 	long long samples[MAX_REPEATS];
 	long r, i, n = iterations / 10 + 1;
 
@@ -106,7 +109,7 @@ static void measure_exec(const char *name)
 
 		/* bind_helper without arguments exits at once. */
 		for (i = 0; i < n; i++)
-			kpr_run(argv);
+			kpr_runl(helper, NULL);
 		samples[r] = (now_ns() - start) / n;
 	}
 	report(name, "-", samples);

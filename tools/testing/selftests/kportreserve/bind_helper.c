@@ -182,15 +182,14 @@ int main(int argc, char *argv[])
 	if (argc < 4)
 		return EXIT_USAGE;
 	for (i = 4; i < argc; i++) {
-		if (!strcmp(argv[i], "uring")) {
+		if (!strcmp(argv[i], "uring"))
 			use_uring = 1;
-		} else if (!strcmp(argv[i], "netns")) {
+		else if (!strcmp(argv[i], "netns"))
 			enter_netns();
-		} else if (!strncmp(argv[i], "spoof=", 6)) {
+		else if (!strncmp(argv[i], "spoof=", 6))
 			spoof_exe(argv[i] + 6);
-		} else {
+		else
 			return EXIT_USAGE;
-		}
 	}
 	port = strtol(argv[3], NULL, 10);
 	if (port < 0 || port > 65535)

@@ -30,26 +30,79 @@ FIXTURE_VARIANT(bind)
 };
 
 /* clang-format off */
-#define BIND_VARIANT(af, pr, i)				\
-	FIXTURE_VARIANT_ADD(bind, af##_##pr) {		\
-		.addr_family = #af,			\
-		.proto = #pr,				\
-		.index = i,				\
-	}
-/* clang-format on */
+FIXTURE_VARIANT_ADD(bind, inet_tcp) {
+	.addr_family = "inet",
+	.proto = "tcp",
+	.index = 0,
+};
 
-BIND_VARIANT(inet, tcp, 0);
-BIND_VARIANT(inet, mptcp, 1);
-BIND_VARIANT(inet, udp, 2);
-BIND_VARIANT(inet6, tcp, 3);
-BIND_VARIANT(inet6, mptcp, 4);
-BIND_VARIANT(inet6, udp, 5);
-BIND_VARIANT(mapped, tcp, 6);
-BIND_VARIANT(mapped, mptcp, 7);
-BIND_VARIANT(mapped, udp, 8);
-BIND_VARIANT(unspec, tcp, 9);
-BIND_VARIANT(unspec, mptcp, 10);
-BIND_VARIANT(unspec, udp, 11);
+FIXTURE_VARIANT_ADD(bind, inet_mptcp) {
+	.addr_family = "inet",
+	.proto = "mptcp",
+	.index = 1,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet_udp) {
+	.addr_family = "inet",
+	.proto = "udp",
+	.index = 2,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet6_tcp) {
+	.addr_family = "inet6",
+	.proto = "tcp",
+	.index = 3,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet6_mptcp) {
+	.addr_family = "inet6",
+	.proto = "mptcp",
+	.index = 4,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet6_udp) {
+	.addr_family = "inet6",
+	.proto = "udp",
+	.index = 5,
+};
+
+FIXTURE_VARIANT_ADD(bind, mapped_tcp) {
+	.addr_family = "mapped",
+	.proto = "tcp",
+	.index = 6,
+};
+
+FIXTURE_VARIANT_ADD(bind, mapped_mptcp) {
+	.addr_family = "mapped",
+	.proto = "mptcp",
+	.index = 7,
+};
+
+FIXTURE_VARIANT_ADD(bind, mapped_udp) {
+	.addr_family = "mapped",
+	.proto = "udp",
+	.index = 8,
+};
+
+FIXTURE_VARIANT_ADD(bind, unspec_tcp) {
+	.addr_family = "unspec",
+	.proto = "tcp",
+	.index = 9,
+};
+
+FIXTURE_VARIANT_ADD(bind, unspec_mptcp) {
+	.addr_family = "unspec",
+	.proto = "mptcp",
+	.index = 10,
+};
+
+FIXTURE_VARIANT_ADD(bind, unspec_udp) {
+	.addr_family = "unspec",
+	.proto = "udp",
+	.index = 11,
+};
+
+/* clang-format on */
 
 FIXTURE_SETUP(bind)
 {
@@ -119,25 +172,22 @@ TEST_F(bind, cleared_policy_frees_the_port)
 TEST_F(bind, io_uring_bind_is_checked)
 {
 	char port[16];
-	char *owner[] = { self->owner, (char *)variant->addr_family,
-			  (char *)variant->proto, port, "uring", NULL };
-	char *other[] = { self->other, (char *)variant->addr_family,
-			  (char *)variant->proto, port, "uring", NULL };
 
 	snprintf(port, sizeof(port), "%hu", self->owner_port);
-	EXPECT_EQ(0, kpr_run(owner));
-	EXPECT_EQ(EADDRINUSE, kpr_run(other));
+	EXPECT_EQ(0, kpr_runl(self->owner, variant->addr_family, variant->proto, port,
+			      "uring", NULL));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->other, variant->addr_family, variant->proto, port,
+				       "uring", NULL));
 }
 
 TEST_F(bind, other_network_namespace_is_not_reserved)
 {
 	char port[16];
-	char *other[] = { self->other, (char *)variant->addr_family,
-			  (char *)variant->proto, port, "netns", NULL };
 
 	/* The rules hold the ports of the initial network namespace only. */
 	snprintf(port, sizeof(port), "%hu", self->owner_port);
-	EXPECT_EQ(0, kpr_run(other));
+	EXPECT_EQ(0, kpr_runl(self->other, variant->addr_family, variant->proto, port,
+			      "netns", NULL));
 }
 
 TEST_F(bind, shared_port_admits_each_listed_program)

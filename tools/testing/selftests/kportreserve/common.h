@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <unistd.h>
 
 #define KPR_POLICY "/sys/kernel/security/kportreserve/policy"
@@ -191,19 +192,36 @@ static inline int kpr_run(char *const argv[])
 }
 
 /*
- * Runs @program (a copy of bind_helper) to bind a socket of @family, @type
- * and @protocol to @port with the address family @addr_family ("inet",
- * "inet6", "mapped" or "unspec"). Returns the errno of bind(2), 0 on success.
+ * Runs @program with the arguments that follow, up to a NULL, and returns its
+ * exit status as kpr_run() does.
+ */
+static inline int kpr_runl(const char *program, ...)
+{
+	char *argv[16];
+	unsigned int argc = 0;
+	va_list args;
+
+	va_start(args, program);
+	argv[argc++] = (char *)program;
+	while (argc < 15 && (argv[argc] = va_arg(args, char *)))
+		argc++;
+	argv[argc] = NULL;
+	va_end(args);
+	return kpr_run(argv);
+}
+
+/*
+ * Runs @program (a copy of bind_helper) to bind a socket of @proto to @port
+ * with the address family @addr_family ("inet", "inet6", "mapped" or
+ * "unspec"). Returns the errno of bind(2), 0 on success.
  */
 static inline int kpr_bind_as(const char *program, const char *addr_family,
 			      const char *proto, unsigned short port)
 {
 	char port_str[16];
-	char *argv[] = { (char *)program, (char *)addr_family, (char *)proto,
-			 port_str, NULL };
 
 	snprintf(port_str, sizeof(port_str), "%hu", port);
-	return kpr_run(argv);
+	return kpr_runl(program, addr_family, proto, port_str, NULL);
 }
 
 /* Brings up the loopback interface of the current network namespace. */

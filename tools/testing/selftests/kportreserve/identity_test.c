@@ -59,26 +59,23 @@ TEST_F(identity, server_and_impostor_baseline)
 TEST_F(identity, prctl_exe_file_does_not_impersonate)
 {
 	char spoof[128];
-	char *argv[] = { self->impostor, "inet", "tcp", self->port, spoof, NULL };
 
 	/* The helper exits with 100 or more if the kernel does not name the server. */
 	snprintf(spoof, sizeof(spoof), "spoof=%s", self->server);
-	EXPECT_EQ(EADDRINUSE, kpr_run(argv));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->impostor, "inet", "tcp", self->port, spoof, NULL));
 }
 
 TEST_F(identity, prctl_exe_file_spoof_works_on_unreserved_port)
 {
 	char spoof[128];
-	char *argv[] = { self->impostor, "inet", "tcp", "21001", spoof, NULL };
 
 	/* The same attack, on a free port: proves the spoof itself succeeds. */
 	snprintf(spoof, sizeof(spoof), "spoof=%s", self->server);
-	EXPECT_EQ(0, kpr_run(argv));
+	EXPECT_EQ(0, kpr_runl(self->impostor, "inet", "tcp", "21001", spoof, NULL));
 }
 
 TEST_F(identity, bind_mount_in_private_namespace_does_not_impersonate)
 {
-	char *argv[] = { self->server, "inet", "tcp", self->port, NULL };
 	struct stat impostor, seen;
 	int status;
 	pid_t pid;
@@ -94,7 +91,7 @@ TEST_F(identity, bind_mount_in_private_namespace_does_not_impersonate)
 		/* The server's path now leads to the impostor, in here only. */
 		if (stat(self->server, &seen) || seen.st_ino != impostor.st_ino)
 			_exit(121);
-		execv(argv[0], argv);
+		execl(self->server, self->server, "inet", "tcp", self->port, NULL);
 		_exit(126);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -105,7 +102,6 @@ TEST_F(identity, bind_mount_in_private_namespace_does_not_impersonate)
 TEST_F(identity, chroot_does_not_impersonate)
 {
 	char jail[128], fake[256], *slash;
-	char *argv[] = { self->server, "inet", "tcp", self->port, NULL };
 	int status;
 	pid_t pid;
 
@@ -125,7 +121,7 @@ TEST_F(identity, chroot_does_not_impersonate)
 	if (pid == 0) {
 		if (chroot(jail) || chdir("/"))
 			_exit(120);
-		execv(argv[0], argv);
+		execl(self->server, self->server, "inet", "tcp", self->port, NULL);
 		_exit(126);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

@@ -62,7 +62,7 @@ TEST_F(policy, file_is_0600_root)
 TEST_F(policy, reads_back_canonical_and_sorted)
 {
 	ASSERT_EQ(0, kpr_write("# services\n\n9000\t/usr/bin/z\n100-200 /srv/my\\040app\n"
-			       "100 <kernel>\n100 /a\\\\b\n  100   /a\\\\b  \n"));
+			       "100 <kernel>\n100 /a\\\\b\n  100   /a\\\\b\t\n"));
 	EXPECT_POLICY("100 <kernel>\n100 /a\\\\b\n100-200 /srv/my\\040app\n9000 /usr/bin/z\n");
 }
 
@@ -108,7 +108,7 @@ TEST_F(policy, bad_input_leaves_policy_unchanged)
 	ASSERT_EQ(0, kpr_write("80 /usr/sbin/server\n"));
 	self->saved = kpr_read();
 	ASSERT_NE(NULL, self->saved);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-EINVAL, kpr_write(bad[i])) {
 			TH_LOG("accepted: %s", bad[i]);
 		}
@@ -142,7 +142,7 @@ TEST_F(policy, lines_split_across_writes)
 
 	fd = open(KPR_POLICY, O_WRONLY);
 	ASSERT_LE(0, fd);
-	for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(chunks); i++)
 		ASSERT_EQ((ssize_t)strlen(chunks[i]), write(fd, chunks[i], strlen(chunks[i])));
 	/* The last line is applied when the file is closed. */
 	EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n");

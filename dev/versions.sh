@@ -9,3 +9,10 @@ LLVM_SUFFIX=-19
 # Everything downloaded or built lives here, ignored by git and reused by later runs.
 KPR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${KPR_WORK:-$KPR_ROOT/.work}
+# The test kernel has lockdep and KASAN; dev/bench builds a second kernel
+# without them (KPR_PROFILE=bench), in its own build directory.
+KPR_PROFILE=${KPR_PROFILE:-test}
+case $KPR_PROFILE in
+bench) BUILD=$WORK/build-bench CONFIG_FRAGMENTS="kernel.config" ;;
+*) BUILD=$WORK/build CONFIG_FRAGMENTS="kernel.config kernel-debug.config" ;;
+esac

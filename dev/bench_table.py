@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Prints dev/bench's table: bind_bench results of the boot without
+kportreserve ("off") and with it ("on"), as ratios against the baseline (a)."""
+import sys
+
+off_path, on_path, iterations, repeats, profile = sys.argv[1:6]
+results, memory = {}, {}
+for path in (off_path, on_path):
+    phase = "off" if path == off_path else "on"
+    for line in open(path, errors="replace"):
+        words = line.split()
+        if words[:1] == ["RESULT"] and len(words) == 5:
+            _, name, proto, low, median = words
+            key = name if name != "exec" else f"exec_{phase}"
+            results[(key, proto)] = (int(low), int(median))
+        elif words[:1] == ["MEMORY"] and len(words) == 4:
+            memory[int(words[1])] = (int(words[2]), int(words[3]))
+
+kernel = "without lockdep/KASAN" if profile == "bench" else "test kernel, with lockdep and KASAN"
+print(f"accelerator: QEMU TCG, -icount shift=0,sleep=off (guest ns = instructions), -smp 2; "
+      f"{kernel}")
+print(f"{iterations} iterations x {repeats} repeats; min and median ns per iteration")
+rows = [
+    ("a_baseline", "(a) kportreserve not in lsm="),
+    ("b_empty", "(b) enabled, empty policy"),
+    ("c_rules_1", "(c) 1 rule, port not reserved"),
+    ("c_rules_1024", "(c) 1,024 rules, port not reserved"),
+    ("c_rules_60000", "(c) 60,000 rules, port not reserved"),
+    ("d_owner", "(d) owner binds its reserved port"),
+    ("e_denied", "(e) denied bind"),
+    ("f_landlock", "(f) Landlock ruleset allowing the port"),
+]
+print(f"{'socket+bind+close':42} {'TCP min':>9} {'median':>9} {'ratio':>7}   {'UDP min':>9} {'median':>9} {'ratio':>7}")
+for key, label in rows:
+    cells = []
+    for proto in ("tcp", "udp"):
+        got, base = results.get((key, proto)), results.get(("a_baseline", proto))
+        if not got or got[0] < 0:
+            cells.append(f"{'n/a':>9} {'':>9} {'':>7}")
+            continue
+        ratio = got[0] / base[0] if base and base[0] > 0 else float("nan")
+        cells.append(f"{got[0]:>9} {got[1]:>9} {ratio:>7.3f}")
+    print(f"{label:42} {cells[0]}   {cells[1]}")
+eo, en = results.get(("exec_off", "-")), results.get(("exec_on", "-"))
+if eo and en:
+    print(f"{'fork+execve+wait, kportreserve off / on':42} {eo[0]:>9} {en[0]:>9} {en[0] / eo[0]:>7.3f}")
+print("policy load (one write, clear + N rules):")
+for n in (1, 1024, 60000):
+    load = results.get((f"load_{n}", "-"))
+    mem = memory.get(n)
+    if not load:
+        continue
+    line = f"  {n:>6} rules: {load[0] / 1e6:9.3f} ms ({load[0] / n:8.0f} ns/rule)"
+    if mem:
+        delta, paths = mem
+        line += f", memory {delta / 1024:8.0f} KiB, {(delta - paths) / n:6.1f} B/rule beyond paths"
+    print(line)

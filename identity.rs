@@ -69,7 +69,7 @@ pub(crate) static mut BLOB_SIZES: bindings::lsm_blob_sizes = bindings::lsm_blob_
     ..pin_init::zeroed()
 };
 
-/// Returns the identity slot in the blob of `task`.
+/// Returns the identity slot in the blob of `task`, possibly unaligned.
 ///
 /// # Safety
 ///
@@ -81,7 +81,8 @@ unsafe fn slot(task: *mut bindings::task_struct) -> *mut ExecIdentity {
     // any task hook can run, so this read does not race.
     let offset = unsafe { BLOB_SIZES.lbs_task } as usize;
     // SAFETY: `task` is live; by the invariant of `BLOB_SIZES` the blob holds an
-    // `ExecIdentity` at `offset`, aligned because the framework aligns offsets to pointers.
+    // `ExecIdentity` at `offset`. The framework aligns offsets to pointers only, which
+    // may be less than a `u64` needs on 32-bit machines: callers use unaligned accesses.
     unsafe {
         (*task)
             .security
@@ -107,7 +108,7 @@ pub(crate) unsafe fn record_exec(bprm: *const bindings::linux_binprm) {
     // SAFETY: `file` holds a reference to its inode, which holds its superblock.
     let identity = unsafe { ExecIdentity::of_inode((*file).f_inode) };
     // SAFETY: The current task is live and writes its own slot.
-    unsafe { slot(Task::current_raw()).write(identity) };
+    unsafe { slot(Task::current_raw()).write_unaligned(identity) };
 }
 
 /// Gives a new task the identity of the current task, its creator.
@@ -118,15 +119,15 @@ pub(crate) unsafe fn record_exec(bprm: *const bindings::linux_binprm) {
 /// and not yet running (from `task_alloc`).
 pub(crate) unsafe fn inherit(task: *mut bindings::task_struct) {
     // SAFETY: The current task is live and only it writes its own slot.
-    let identity = unsafe { slot(Task::current_raw()).read() };
+    let identity = unsafe { slot(Task::current_raw()).read_unaligned() };
     // SAFETY: `task` is not running yet, so its creator has exclusive access.
-    unsafe { slot(task).write(identity) };
+    unsafe { slot(task).write_unaligned(identity) };
 }
 
 /// Returns the identity recorded for the current task.
 fn current_identity() -> ExecIdentity {
     // SAFETY: The current task is live and only it writes its own slot.
-    unsafe { slot(Task::current_raw()).read() }
+    unsafe { slot(Task::current_raw()).read_unaligned() }
 }
 
 /// A `struct path` reference, released on drop.

@@ -3,7 +3,7 @@
 //! KPortReserve: reserves local ports for specific programs.
 //!
 //! A minor, stackable LSM. Its `socket_bind` hook denies `bind(2)` (and io_uring's bind) of a
-//! reserved TCP, MPTCP, UDP or SCTP port in the initial network namespace to every program
+//! reserved TCP, MPTCP or UDP port in the initial network namespace to every program
 //! but those the policy names. The policy is written to
 //! `/sys/kernel/security/kportreserve/policy`.
 //!
@@ -133,10 +133,32 @@ fn guarded_protocol(sk_type: u16, protocol: u16) -> Option<&'static str> {
         bindings::IPPROTO_TCP => Some("tcp"),
         bindings::IPPROTO_MPTCP => Some("mptcp"),
         bindings::IPPROTO_UDP => Some("udp"),
-        bindings::IPPROTO_UDPLITE => Some("udplite"),
+        // Plain bind(2) only: sctp_bindx() does not reach this hook (see the docs).
         bindings::IPPROTO_SCTP => Some("sctp"),
         _ => None,
     }
+}
+
+/// Returns whether `sk` belongs to the initial network namespace.
+///
+/// # Safety
+///
+/// `sk` must point to a live socket.
+#[cfg(CONFIG_NET_NS)]
+unsafe fn in_initial_netns(sk: *const bindings::sock) -> bool {
+    // SAFETY: `sk` is live by the contract, and its namespace is fixed at creation.
+    let net = unsafe { (*sk).__sk_common.skc_net.net };
+    ptr::eq(net, &raw const bindings::init_net)
+}
+
+/// Returns whether `sk` belongs to the initial network namespace: the only one.
+///
+/// # Safety
+///
+/// `sk` must point to a live socket.
+#[cfg(not(CONFIG_NET_NS))]
+unsafe fn in_initial_netns(_sk: *const bindings::sock) -> bool {
+    true
 }
 
 /// Where a bind asks to go, once the C arguments are checked.
@@ -181,9 +203,8 @@ unsafe fn bind_target(
         return Ok(BindTarget::Unguarded);
     };
     // Ports are reserved in the initial network namespace only.
-    // SAFETY: `sk` is live and its namespace is fixed at creation.
-    let net = unsafe { (*sk).__sk_common.skc_net.net };
-    if !ptr::eq(net, &raw const bindings::init_net) {
+    // SAFETY: `sk` is live.
+    if !unsafe { in_initial_netns(sk) } {
         return Ok(BindTarget::Unguarded);
     }
 
@@ -230,9 +251,10 @@ fn report_denial(port: u16, protocol: &str) {
         return;
     }
     let task = current!();
-    // SAFETY: `comm` of the current task is a NUL-terminated array it may rename
-    // concurrently; a torn read only garbles the log line, as with `%s` of `current->comm`.
-    let comm = unsafe { (*Task::current_raw()).comm };
+    // SAFETY: `comm` of the current task is an array another thread of it may rename
+    // concurrently: read it once, volatile, as get_task_comm() does with strscpy_pad(); a
+    // torn read only garbles the log line.
+    let comm = unsafe { ptr::read_volatile(&raw const (*Task::current_raw()).comm) };
     let comm = CStr::from_bytes_until_nul(&comm[..]).map_or(&b"?"[..], |c| c.to_bytes());
     let mut buf = [0u8; 256];
     let exe = exe_path(&mut buf);

@@ -633,7 +633,7 @@ pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) 
         return true;
     }
     let guard = rcu::read_lock();
-    // ORDERING: Pairs with the `Full` exchange in `publish()`, like rcu_dereference().
+    // ORDERING: Pairs with the `Full` exchange in `update()`, like rcu_dereference().
     let active = ACTIVE.load(Acquire);
     if active.is_null() {
         return true;
@@ -652,7 +652,7 @@ pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) 
 /// Returns a reference to the snapshot in force, or `None` when the policy is empty.
 pub(crate) fn current() -> Option<Arc<Snapshot>> {
     let _guard = rcu::read_lock();
-    // ORDERING: Pairs with the `Full` exchange in `publish()`, like rcu_dereference().
+    // ORDERING: Pairs with the `Full` exchange in `update()`, like rcu_dereference().
     let active = ACTIVE.load(Acquire);
     if active.is_null() {
         return None;

@@ -99,33 +99,27 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     };
     let (complete, partial) = text.split_at(split);
     let newlines = complete.iter().filter(|&&c| c == b'\n').count();
-    let outcome = if partial.len() > MAX_LINE_LEN {
-        Err(Rejection {
+    if partial.len() > MAX_LINE_LEN {
+        let rejection = Rejection {
             line: first_line + newlines,
             reason: "line too long",
             error: EINVAL,
-        })
-    } else if is_blank(complete) {
-        Ok(None)
-    } else {
-        policy::parse(complete, first_line)
-            .and_then(|lines| policy::update(&mut writer, &lines))
-            .map(Some)
-    };
-    let retired = outcome
-        .inspect_err(report)
-        .map_err(|rejection| rejection.error)?;
-    let mut rest = KVVec::with_capacity(partial.len(), GFP_KERNEL);
-    let pending = pending.as_mut(&mut writer);
-    match rest.as_mut() {
-        Ok(rest) => {
-            // Cannot fail: the capacity is there.
-            let _ = rest.extend_from_slice(partial, GFP_KERNEL);
-        }
-        // The lines before were applied; the rest cannot be kept. Say so.
-        Err(_) => pr_warn!("out of memory: dropped an unfinished policy line\n"),
+        };
+        report(&rejection);
+        return Err(rejection.error);
     }
-    pending.partial = rest.unwrap_or_default();
+    // Allocated before the policy changes, so that nothing can fail after it has.
+    let mut rest = KVVec::with_capacity(partial.len(), GFP_KERNEL)?;
+    rest.extend_from_slice(partial, GFP_KERNEL)?;
+    let retired = if is_blank(complete) {
+        None
+    } else {
+        let outcome = policy::parse(complete, first_line)
+            .and_then(|lines| policy::update(&mut writer, &lines));
+        Some(outcome.inspect_err(report).map_err(|rejection| rejection.error)?)
+    };
+    let pending = pending.as_mut(&mut writer);
+    pending.partial = rest;
     pending.line = first_line + newlines;
     drop(writer);
     // Waits for an RCU grace period: only after the lock is released.
@@ -143,9 +137,12 @@ unsafe extern "C" fn policy_open(_inode: *mut bindings::inode, file: *mut bindin
     if !unsafe { bindings::ns_capable(&raw mut bindings::init_user_ns, CAP_MAC_ADMIN) } {
         return EPERM.to_errno();
     }
-    let text = match policy::current().map(|snapshot| snapshot.render()) {
+    // Render only for readers: `echo rule > policy` should not copy a large policy.
+    // SAFETY: `file` is live; `f_flags` is set before `open()` is called.
+    let write_only = unsafe { (*file).f_flags } & bindings::O_ACCMODE == bindings::O_WRONLY;
+    let text = match policy::current().filter(|_| !write_only) {
         None => Ok(KVVec::new()),
-        Some(rendered) => rendered,
+        Some(snapshot) => snapshot.render(),
     };
     let open = text.map_err(Error::from).and_then(|text| {
         Ok(KBox::new(

@@ -387,6 +387,8 @@ mod tests {
     }
 
     fn load(text: &str) -> Result {
+        // SAFETY: KUnit runs after LSM init, one test at a time.
+        unsafe { policy::init() };
         let lines = policy::parse(text.as_bytes(), 1).map_err(|r| r.error)?;
         let mut writer = policy::WRITER.lock();
         let retired = policy::update(&mut writer, &lines).map_err(|r| r.error)?;

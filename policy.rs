@@ -611,14 +611,25 @@ kernel::sync::global_lock! {
 /// period, so a reader holding the RCU read lock can always take a new reference.
 static ACTIVE: Atomic<*const Snapshot> = Atomic::new(ptr::null());
 
-/// Sets up the writer lock.
+/// Whether [`init()`] has run.
+static INITIALISED: Atomic<bool> = Atomic::new(false);
+
+/// Sets up the writer lock, once; later calls do nothing.
+///
+/// The LSM's init function calls it. The KUnit tests call it too: they also run in kernels
+/// where KPortReserve is built but left out of `lsm=`, where the LSM's init never runs.
 ///
 /// # Safety
 ///
-/// Must be called exactly once, before any other function of this module.
+/// The first call must not run concurrently with any other function of this module. It
+/// holds: LSM init runs single-threaded before anything else can call in, and KUnit runs
+/// its tests one at a time, after LSM init.
 pub(crate) unsafe fn init() {
-    // SAFETY: Called once, before any use of `WRITER`, by this function's contract.
-    unsafe { WRITER.init() };
+    // ORDERING: Callers are serialised by the contract; `Full` costs nothing at init.
+    if !INITIALISED.xchg(true, Full) {
+        // SAFETY: The first call, before any use of `WRITER`, by this function's contract.
+        unsafe { WRITER.init() };
+    }
 }
 
 /// Decides a bind of `port`; `is_program` tells whether the caller is a given program.

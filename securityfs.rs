@@ -299,8 +299,15 @@ pub(crate) unsafe extern "C" fn init() -> c_int {
 mod tests {
     use super::*;
 
+    /// Makes the policy usable even when KPortReserve is not in `lsm=`.
+    fn setup() {
+        // SAFETY: KUnit runs after LSM init, one test at a time.
+        unsafe { policy::init() };
+    }
+
     /// Writes each chunk as one `write(2)`, then closes; returns the policy rendered.
     fn write_chunks(chunks: &[&str]) -> Result<KVVec<u8>> {
+        setup();
         let pending = GlobalLockedBy::new(Pending {
             partial: KVVec::new(),
             line: 1,
@@ -327,6 +334,7 @@ mod tests {
 
     #[test]
     fn rejected_write_leaves_policy_and_partial_line() -> Result {
+        setup();
         let pending = GlobalLockedBy::new(Pending {
             partial: KVVec::new(),
             line: 1,
@@ -347,6 +355,7 @@ mod tests {
 
     #[test]
     fn overlong_partial_line_is_refused() -> Result {
+        setup();
         let pending = GlobalLockedBy::new(Pending::default());
         let mut long = KVVec::new();
         long.resize(MAX_LINE_LEN + 1, b'1', GFP_KERNEL)?;

@@ -244,10 +244,15 @@ unsafe fn bind_target(
     Ok(BindTarget::Port { port, protocol })
 }
 
+/// Returns whether a rate-limited message may be printed now (`printk_ratelimit()`).
+fn printk_ratelimit() -> bool {
+    // SAFETY: `__printk_ratelimit()` takes a NUL-terminated name for its message.
+    unsafe { bindings::__printk_ratelimit(c"kportreserve".as_char_ptr()) != 0 }
+}
+
 /// Logs a denied bind, rate-limited.
 fn report_denial(port: u16, protocol: &str) {
-    // SAFETY: `__printk_ratelimit()` takes a NUL-terminated name for its message.
-    if unsafe { bindings::__printk_ratelimit(c"kportreserve".as_char_ptr()) } == 0 {
+    if !printk_ratelimit() {
         return;
     }
     let task = current!();

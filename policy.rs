@@ -644,32 +644,31 @@ pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) 
         return true;
     }
     let guard = rcu::read_lock();
-    // ORDERING: Pairs with the `Full` exchange in `update()`, like rcu_dereference().
-    let active = ACTIVE.load(Acquire);
-    if active.is_null() {
-        return true;
-    }
-    // SAFETY: `active` is non-null, so by the invariant of `ACTIVE` it came from
-    // `Arc::into_raw` and cannot be released before `guard` drops the RCU read lock.
-    let snapshot = unsafe { ArcBorrow::<Snapshot>::from_raw(active) };
-    if !snapshot.is_reserved(port) {
-        return true;
-    }
-    let snapshot: Arc<Snapshot> = snapshot.into();
+    let snapshot: Arc<Snapshot> = match active(&guard) {
+        Some(snapshot) if snapshot.is_reserved(port) => snapshot.into(),
+        _ => return true,
+    };
     drop(guard);
     snapshot.may_bind(port, is_program)
 }
 
 /// Returns a reference to the snapshot in force, or `None` when the policy is empty.
 pub(crate) fn current() -> Option<Arc<Snapshot>> {
-    let _guard = rcu::read_lock();
+    let guard = rcu::read_lock();
+    active(&guard).map(Into::into)
+}
+
+/// Borrows the snapshot in force for as long as `_guard` holds the RCU read lock.
+fn active(_guard: &rcu::Guard) -> Option<ArcBorrow<'_, Snapshot>> {
     // ORDERING: Pairs with the `Full` exchange in `update()`, like rcu_dereference().
     let active = ACTIVE.load(Acquire);
     if active.is_null() {
         return None;
     }
-    // SAFETY: As in `may_bind()`: non-null and protected by the RCU read lock held.
-    Some(unsafe { ArcBorrow::<Snapshot>::from_raw(active) }.into())
+    // SAFETY: `active` is non-null, so by the invariant of `ACTIVE` it came from
+    // `Arc::into_raw`, and it cannot be released before `_guard` drops the RCU read lock,
+    // which the returned borrow cannot outlive.
+    Some(unsafe { ArcBorrow::from_raw(active) })
 }
 
 /// Applies a batch of parsed lines to the policy in force, all or nothing.

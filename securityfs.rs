@@ -62,8 +62,7 @@ fn is_blank(text: &[u8]) -> bool {
 
 /// Logs why policy text was refused, rate-limited.
 fn report(rejection: &Rejection) {
-    // SAFETY: `__printk_ratelimit()` takes a NUL-terminated name for its message.
-    if unsafe { bindings::__printk_ratelimit(c"kportreserve".as_char_ptr()) } == 0 {
+    if !crate::printk_ratelimit() {
         return;
     }
     if rejection.line == 0 {
@@ -116,7 +115,11 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     } else {
         let outcome = policy::parse(complete, first_line)
             .and_then(|lines| policy::update(&mut writer, &lines));
-        Some(outcome.inspect_err(report).map_err(|rejection| rejection.error)?)
+        Some(
+            outcome
+                .inspect_err(report)
+                .map_err(|rejection| rejection.error)?,
+        )
     };
     let pending = pending.as_mut(&mut writer);
     pending.partial = rest;

@@ -593,7 +593,31 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
             "delete of a rule that is not in force",
         ));
     }
+    share_programs(&mut result)?;
     Snapshot::new(result)
+}
+
+/// Makes rules that name the same program share one allocation of it.
+///
+/// Each parsed line allocates its own program; a policy reserving many ports for one
+/// program then keeps a single copy of its path.
+fn share_programs(rules: &mut [Rule]) -> Result<(), AllocError> {
+    let mut order = KVVec::with_capacity(rules.len(), GFP_KERNEL)?;
+    for i in 0..rules.len() {
+        order.push(i, GFP_KERNEL)?;
+    }
+    order.sort_unstable_by(|&a, &b| rules[a].program.cmp(&rules[b].program));
+    let mut first: Option<usize> = None;
+    for &i in order.iter() {
+        match first {
+            Some(f) if rules[f].program.cmp(&rules[i].program) == Ordering::Equal => {
+                let shared = rules[f].program.clone();
+                rules[i].program = shared;
+            }
+            _ => first = Some(i),
+        }
+    }
+    Ok(())
 }
 
 kernel::sync::global_lock! {
@@ -920,6 +944,18 @@ mod tests {
             false
         }));
         assert_eq!(calls, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn rules_share_their_program() -> Result {
+        let s = load(&[], "1 /a\n2 /b\n3 /a\n4 <kernel>\n5 /a\n").map_err(|r| r.error)?;
+        let rules = s.rules();
+        assert_eq!(rules.len(), 5);
+        assert!(Arc::ptr_eq(&rules[0].program, &rules[2].program));
+        assert!(Arc::ptr_eq(&rules[0].program, &rules[4].program));
+        assert!(!Arc::ptr_eq(&rules[0].program, &rules[1].program));
+        assert_eq!(&rendered(&s)[..], b"1 /a\n2 /b\n3 /a\n4 <kernel>\n5 /a\n");
         Ok(())
     }
 

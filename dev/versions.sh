@@ -9,6 +9,12 @@ LLVM_SUFFIX=-19
 # Everything downloaded or built lives here, ignored by git and reused by later runs.
 KPR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${KPR_WORK:-$KPR_ROOT/.work}
+# Pinned downloads and tools, shared by every clone on this machine and keyed
+# by their pinned versions, so that a fresh clone neither fetches nor compiles
+# them again. dev/setup creates them where they are missing.
+CACHE=${KPR_CACHE:-/var/cache/kportreserve}
+BINDGEN_ROOT=$CACHE/bindgen-$BINDGEN_VERSION
+TOOLS_PATH=/usr/bin:$BINDGEN_ROOT/bin
 # The test kernel has lockdep and KASAN; dev/bench builds a second kernel
 # without them (KPR_PROFILE=bench), in its own build directory.
 KPR_PROFILE=${KPR_PROFILE:-test}

@@ -4,8 +4,9 @@
 //!
 //! The writer side parses text into [`Op`]s, applies a whole batch of them to the rules in
 //! force to build a new immutable [`Snapshot`], and publishes it with one pointer store.
-//! The reader side (the `socket_bind` hook) looks the snapshot up under RCU without taking
-//! a lock or allocating: a bind to a port that no rule names costs one bit test.
+//! The reader side (the bind hooks, and the question automatic port selection asks) looks the
+//! snapshot up under RCU without taking a lock or allocating: a port that no rule names costs
+//! one bit test.
 
 use core::{
     cmp::Ordering,
@@ -662,9 +663,9 @@ pub(crate) unsafe fn init() {
 /// one load when the policy is empty. For a reserved port, a reference to the snapshot is
 /// taken and the RCU read lock dropped before `is_program` runs, so it may sleep.
 pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) -> bool {
-    // ORDERING: Only compared with null, never dereferenced: an empty policy, the state of
-    // most systems, costs this one load and not even an RCU read lock.
-    if ACTIVE.load(Relaxed).is_null() {
+    // An empty policy, the state of most systems, costs one load and not even an RCU read
+    // lock.
+    if is_empty() {
         return true;
     }
     let guard = rcu::read_lock();
@@ -674,6 +675,25 @@ pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) 
     };
     drop(guard);
     snapshot.may_bind(port, is_program)
+}
+
+/// Returns whether no rule is in force: one load, for the hooks to return at once.
+pub(crate) fn is_empty() -> bool {
+    // ORDERING: Only compared with null, never dereferenced.
+    ACTIVE.load(Relaxed).is_null()
+}
+
+/// Returns whether some rule in force reserves `port`.
+///
+/// The question automatic port selection asks of every candidate: lock-free, allocation-free
+/// and safe in atomic context (UDP asks it under `spin_lock_bh()`). One load when the policy
+/// is empty, else one bit test under the RCU read lock.
+pub(crate) fn is_reserved(port: u16) -> bool {
+    if is_empty() {
+        return false;
+    }
+    let guard = rcu::read_lock();
+    active(&guard).is_some_and(|snapshot| snapshot.is_reserved(port))
 }
 
 /// Returns a reference to the snapshot in force, or `None` when the policy is empty.

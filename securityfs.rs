@@ -62,7 +62,7 @@ fn is_blank(text: &[u8]) -> bool {
 
 /// Logs why policy text was refused, rate-limited.
 fn report(rejection: &Rejection) {
-    if !crate::printk_ratelimit() {
+    if !crate::report::printk_ratelimit() {
         return;
     }
     if rejection.line == 0 {

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The socket hooks: each turns its C arguments into the port a socket is about to take,
+//! asks the policy, and answers with an errno.
+//!
+//! Three ways lead to a local port, and each has its hook here:
+//!
+//! - `socket_bind`: `bind(2)` and io_uring's bind, on TCP, MPTCP, UDP and SCTP sockets, on
+//!   SMC sockets (AF_SMC, and AF_INET/AF_INET6 with `IPPROTO_SMC`), which bind the address
+//!   on a TCP socket of their own, and on AF_RXRPC sockets, which bind their transport
+//!   address on a UDP socket of their own. Both internal sockets are bound with
+//!   `kernel_bind()`, which no hook sees, so the request is checked here, where the task
+//!   asking is known;
+//! - `sctp_bind_connect`: the addresses `sctp_bindx()` adds;
+//! - `sk_port_reserved`: every automatic choice of a port (port 0, `connect()`, `listen()`,
+//!   `sendmsg()` on an unbound socket, SCTP autobind, the SUNRPC client) skips reserved
+//!   ports, for every program, as it skips `ip_local_reserved_ports`.
+//!
+//! Only sockets of the initial network namespace are governed: other namespaces have ports
+//! of their own.
+
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{bindings, ffi::c_int, prelude::*};
+
+use crate::{identity, policy, report, sockaddr};
+
+/// The errno of a denied bind.
+///
+/// `EADDRINUSE`, as kportreserve 0.1 returned: to the program the port is taken, which is
+/// true, so `bindresvport()` and servers that probe for a free port move on to the next one,
+/// where `EACCES` would make them give up. Every denial is logged for the administrator.
+pub(crate) const DENIED: Error = EADDRINUSE;
+
+/// A transport whose ports KPortReserve guards, named as the log shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Transport {
+    Tcp,
+    Mptcp,
+    Udp,
+    Sctp,
+    /// SMC: a TCP port, bound on the SMC socket's internal TCP socket.
+    Smc,
+    /// RxRPC: a UDP port, bound on the RxRPC endpoint's internal UDP socket.
+    Rxrpc,
+}
+
+impl Transport {
+    /// The name in log lines.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Mptcp => "mptcp",
+            Self::Udp => "udp",
+            Self::Sctp => "sctp",
+            Self::Smc => "smc",
+            Self::Rxrpc => "rxrpc",
+        }
+    }
+}
+
+/// The transport of an AF_INET or AF_INET6 socket, by socket type and protocol.
+///
+/// MPTCP and SMC share TCP's port space. Raw sockets are left out (their "port" is a
+/// protocol), and so are ICMP sockets (their "port" is an echo identifier).
+fn inet_transport(sk_type: u16, protocol: u16) -> Option<Transport> {
+    let stream_like = matches!(
+        u32::from(sk_type),
+        bindings::sock_type_SOCK_STREAM
+            | bindings::sock_type_SOCK_DGRAM
+            | bindings::sock_type_SOCK_SEQPACKET
+    );
+    if !stream_like {
+        return None;
+    }
+    match u32::from(protocol) {
+        bindings::IPPROTO_TCP => Some(Transport::Tcp),
+        bindings::IPPROTO_MPTCP => Some(Transport::Mptcp),
+        bindings::IPPROTO_UDP => Some(Transport::Udp),
+        bindings::IPPROTO_SCTP => Some(Transport::Sctp),
+        bindings::IPPROTO_SMC => Some(Transport::Smc),
+        _ => None,
+    }
+}
+
+/// A socket the caller keeps alive for `'a`, read through the few fields the hooks need.
+///
+/// # Invariants
+///
+/// `self.sk` points to a `struct sock` that stays live for `'a`.
+#[derive(Clone, Copy)]
+struct Sock<'a> {
+    sk: NonNull<bindings::sock>,
+    _live: PhantomData<&'a bindings::sock>,
+}
+
+impl Sock<'_> {
+    /// Wraps `sk`, or returns `None` if it is null.
+    ///
+    /// # Safety
+    ///
+    /// A non-null `sk` must point to a socket that stays live for the lifetime chosen.
+    unsafe fn new(sk: *const bindings::sock) -> Option<Self> {
+        // INVARIANT: Non-null, and live for the lifetime by the function's contract.
+        NonNull::new(sk.cast_mut()).map(|sk| Self {
+            sk,
+            _live: PhantomData,
+        })
+    }
+
+    /// The family: the socket's, not its address's (IPv4 also binds AF_UNSPEC).
+    fn family(self) -> u32 {
+        // SAFETY: `sk` is live by the type invariant. READ_ONCE(), as setsockopt(IPV6_ADDRFORM)
+        // may change the family concurrently.
+        let family =
+            unsafe { core::ptr::read_volatile(&raw const (*self.sk.as_ptr()).__sk_common.skc_family) };
+        u32::from(family)
+    }
+
+    /// The socket type and protocol, set when the socket is created.
+    fn type_and_protocol(self) -> (u16, u16) {
+        // SAFETY: `sk` is live by the type invariant. Read in C: bindgen's layout of
+        // `struct sock` is wrong past its cache-line groups.
+        unsafe {
+            (
+                bindings::sk_type(self.sk.as_ptr()),
+                bindings::sk_protocol(self.sk.as_ptr()),
+            )
+        }
+    }
+
+    /// Whether the kernel created the socket (`sock_create_kern()`).
+    fn is_kernel(self) -> bool {
+        // SAFETY: `sk` is live by the type invariant; the flag is set at creation.
+        unsafe { bindings::sk_kern_sock(self.sk.as_ptr()) }
+    }
+
+    /// Whether the socket belongs to the initial network namespace, the only one whose ports
+    /// are reserved.
+    #[cfg(CONFIG_NET_NS)]
+    fn in_initial_netns(self) -> bool {
+        // SAFETY: `sk` is live by the type invariant; its namespace is fixed at creation.
+        let net = unsafe { (*self.sk.as_ptr()).__sk_common.skc_net.net };
+        core::ptr::eq(net, &raw const bindings::init_net)
+    }
+
+    /// Whether the socket belongs to the initial network namespace: the only one.
+    #[cfg(not(CONFIG_NET_NS))]
+    fn in_initial_netns(self) -> bool {
+        true
+    }
+}
+
+/// Returns the port and transport a `bind(2)` of `addr` on `sk` asks for, if KPortReserve
+/// guards them; `None` for another family, protocol or namespace, for port 0 (an automatic
+/// choice) and for addresses the stack refuses anyway.
+fn bind_request(sk: Sock<'_>, addr: &[u8]) -> Option<(u16, Transport)> {
+    let (port, transport) = match sk.family() {
+        bindings::AF_INET | bindings::AF_INET6 => {
+            let (sk_type, protocol) = sk.type_and_protocol();
+            (sockaddr::inet_port(addr)?, inet_transport(sk_type, protocol)?)
+        }
+        bindings::AF_SMC => (sockaddr::inet_port(addr)?, Transport::Smc),
+        bindings::AF_RXRPC => (sockaddr::rxrpc_port(addr)?, Transport::Rxrpc),
+        _ => return None,
+    };
+    sk.in_initial_netns().then_some((port, transport))
+}
+
+/// Decides whether the current task may take `port`, reports a denial, and returns the errno.
+///
+/// May sleep: the rule's path is resolved for a reserved port.
+fn decide(operation: &'static str, transport: Transport, port: u16) -> c_int {
+    if policy::may_bind(port, identity::current_is) {
+        return 0;
+    }
+    report::denied(operation, transport, port);
+    DENIED.to_errno()
+}
+
+/// Views the `len` bytes at `addr` as a slice; empty for a negative length.
+///
+/// # Safety
+///
+/// `addr` must point to at least `len` bytes that stay readable and unchanged for `'a`.
+unsafe fn address_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> &'a [u8] {
+    match usize::try_from(len) {
+        // SAFETY: By the function's contract.
+        Ok(len) if len > 0 => unsafe { core::slice::from_raw_parts(addr.cast(), len) },
+        _ => &[],
+    }
+}
+
+/// The `socket_bind` hook: denies a reserved port to every program the policy does not name.
+///
+/// Malformed addresses are left to the stack, which refuses them with its own errno.
+///
+/// # Safety
+///
+/// Called by the LSM framework, in process context, with a live socket and an address of
+/// `addrlen` bytes copied into the kernel.
+pub(crate) unsafe extern "C" fn hook_socket_bind(
+    sock: *mut bindings::socket,
+    address: *mut bindings::sockaddr,
+    addrlen: c_int,
+) -> c_int {
+    if policy::is_empty() {
+        return 0;
+    }
+    // SAFETY: `sock` is live by the contract, and keeps its `sk` live.
+    let Some(sk) = (unsafe { Sock::new((*sock).sk) }) else {
+        return 0;
+    };
+    // SAFETY: The framework passes `addrlen` bytes at `address`, a kernel copy.
+    let addr = unsafe { address_bytes(address, addrlen) };
+    match bind_request(sk, addr) {
+        Some((port, transport)) => decide("bind", transport, port),
+        None => 0,
+    }
+}
+
+/// The `sctp_bind_connect` hook: each port `sctp_bindx()` adds is checked as a bind.
+///
+/// One denied address fails the whole call, before the socket changes. Other options carry
+/// peer addresses or come from softirq (ASCONF), and sockets the kernel created (DLM's
+/// `sock_bind_add()`) pass, as `kernel_bind()` does.
+///
+/// # Safety
+///
+/// Called by the LSM framework with a live socket and `addrlen` bytes of addresses copied
+/// into the kernel; for `SCTP_SOCKOPT_BINDX_ADD`, in process context with the socket locked.
+pub(crate) unsafe extern "C" fn hook_sctp_bind_connect(
+    sk: *mut bindings::sock,
+    optname: c_int,
+    address: *mut bindings::sockaddr,
+    addrlen: c_int,
+) -> c_int {
+    if u32::try_from(optname) != Ok(bindings::SCTP_SOCKOPT_BINDX_ADD) || policy::is_empty() {
+        return 0;
+    }
+    // SAFETY: `sk` is live by the contract.
+    let Some(sk) = (unsafe { Sock::new(sk) }) else {
+        return 0;
+    };
+    if sk.is_kernel() || !sk.in_initial_netns() {
+        return 0;
+    }
+    // SAFETY: The framework passes `addrlen` bytes at `address`, a kernel copy.
+    let addrs = unsafe { address_bytes(address, addrlen) };
+    for port in sockaddr::BindxPorts::new(addrs) {
+        let ret = match port {
+            Ok(port) => decide("bindx", Transport::Sctp, port),
+            Err(err) => err.to_errno(),
+        };
+        if ret != 0 {
+            return ret;
+        }
+    }
+    0
+}
+
+/// The `sk_port_reserved` hook: automatic port selection skips every reserved port.
+///
+/// A reserved port is never chosen automatically, not even for a program the policy names
+/// (owners bind their port explicitly), and not for kernel sockets either. Called for each
+/// candidate port, possibly under `spin_lock_bh()`: one load when the policy is empty, else
+/// one bit test; no lock, no allocation.
+///
+/// # Safety
+///
+/// Called by the network stack with a live socket.
+pub(crate) unsafe extern "C" fn hook_sk_port_reserved(sk: *const bindings::sock, port: u16) -> c_int {
+    if policy::is_empty() {
+        return 0;
+    }
+    // SAFETY: `sk` is live by the contract.
+    let in_initial_netns = unsafe { Sock::new(sk) }.is_some_and(|sk| sk.in_initial_netns());
+    c_int::from(in_initial_netns && policy::is_reserved(port))
+}
+
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+#[kunit_tests(kportreserve_net)]
+mod tests {
+    use super::*;
+    use core::ptr;
+    use kernel::error::to_result;
+
+    /// A kernel socket in the initial network namespace, released on drop.
+    struct KernelSocket(*mut bindings::socket);
+
+    impl KernelSocket {
+        fn new(family: u32, sk_type: u32, protocol: u32) -> Result<Self> {
+            let mut sock = ptr::null_mut();
+            // SAFETY: `init_net` lives forever; `sock` is written on success.
+            to_result(unsafe {
+                bindings::sock_create_kern(
+                    &raw mut bindings::init_net,
+                    family as c_int,
+                    sk_type as c_int,
+                    protocol as c_int,
+                    &mut sock,
+                )
+            })?;
+            Ok(Self(sock))
+        }
+
+        fn tcp() -> Result<Self> {
+            Self::new(
+                bindings::AF_INET,
+                bindings::sock_type_SOCK_STREAM,
+                bindings::IPPROTO_TCP,
+            )
+        }
+
+        fn sk(&self) -> *mut bindings::sock {
+            // SAFETY: We own the socket.
+            unsafe { (*self.0).sk }
+        }
+    }
+
+    impl Drop for KernelSocket {
+        fn drop(&mut self) {
+            // SAFETY: We own the socket.
+            unsafe { bindings::sock_release(self.0) };
+        }
+    }
+
+    fn ipv4_any(port: u16) -> bindings::sockaddr_in {
+        bindings::sockaddr_in {
+            sin_family: bindings::AF_INET as u16,
+            sin_port: port.to_be(),
+            ..pin_init::zeroed()
+        }
+    }
+
+    /// Calls the bind hook as `bind(2)` would, with `len` bytes of `addr`.
+    fn hook<T>(sock: &KernelSocket, addr: &mut T, len: usize) -> c_int {
+        // SAFETY: `sock` is live and `addr` is at least `len` bytes.
+        unsafe { hook_socket_bind(sock.0, ptr::from_mut(addr).cast(), len as c_int) }
+    }
+
+    fn load(text: &str) -> Result {
+        // SAFETY: KUnit runs after LSM init, one test at a time.
+        unsafe { policy::init() };
+        let lines = policy::parse(text.as_bytes(), 1).map_err(|r| r.error)?;
+        let mut writer = policy::WRITER.lock();
+        let retired = policy::update(&mut writer, &lines).map_err(|r| r.error)?;
+        drop(writer);
+        drop(retired);
+        Ok(())
+    }
+
+    #[test]
+    fn kernel_port_is_denied_to_tasks_but_not_to_kernel_bind() -> Result {
+        let port = 40123;
+        load("clear\n40123 <kernel>\n")?;
+        let sock = KernelSocket::tcp()?;
+        let mut addr = ipv4_any(port);
+        let len = core::mem::size_of_val(&addr);
+        // A bind(2) from this task, even a kernel thread, would be denied...
+        assert_eq!(hook(&sock, &mut addr, len), DENIED.to_errno());
+        // ... while kernel_bind() never calls the hook and gets the port.
+        // SAFETY: `sock` is live and `addr` is a full `sockaddr_in`.
+        let ret = unsafe { bindings::kernel_bind(sock.0, (&raw mut addr).cast(), len as c_int) };
+        assert_eq!(ret, 0);
+        load("clear\n")?;
+        assert_eq!(hook(&sock, &mut addr, len), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn short_addresses_are_left_to_the_stack() -> Result {
+        load("clear\n40124 <kernel>\n")?;
+        let sock = KernelSocket::new(
+            bindings::AF_INET,
+            bindings::sock_type_SOCK_DGRAM,
+            bindings::IPPROTO_UDP,
+        )?;
+        let mut addr = ipv4_any(40124);
+        let full = core::mem::size_of_val(&addr);
+        assert_eq!(hook(&sock, &mut addr, full), DENIED.to_errno());
+        // The stack refuses these with EINVAL itself: the hook lets its answer through.
+        assert_eq!(hook(&sock, &mut addr, full - 1), 0);
+        assert_eq!(hook(&sock, &mut addr, 1), 0);
+        assert_eq!(hook(&sock, &mut addr, 0), 0);
+        addr.sin_family = bindings::AF_UNSPEC as u16;
+        assert_eq!(hook(&sock, &mut addr, full), DENIED.to_errno());
+        addr.sin_port = 0;
+        assert_eq!(hook(&sock, &mut addr, full), 0);
+        load("clear\n")?;
+        Ok(())
+    }
+
+    #[test]
+    fn automatic_choice_skips_every_reserved_port() -> Result {
+        let sock = KernelSocket::tcp()?;
+        // SAFETY: `sock` is live.
+        let reserved = |port| unsafe { hook_sk_port_reserved(sock.sk(), port) } != 0;
+        load("clear\n40130-40131 <kernel>\n40132 /sbin/owner\n")?;
+        assert!(reserved(40130));
+        assert!(reserved(40131));
+        // Reserved for a program: still never chosen automatically.
+        assert!(reserved(40132));
+        assert!(!reserved(40129));
+        assert!(!reserved(40133));
+        load("clear\n")?;
+        assert!(!reserved(40130));
+        Ok(())
+    }
+
+    #[test]
+    fn transports() {
+        let tcp = inet_transport(
+            bindings::sock_type_SOCK_STREAM as u16,
+            bindings::IPPROTO_TCP as u16,
+        );
+        assert_eq!(tcp, Some(Transport::Tcp));
+        let mptcp = inet_transport(
+            bindings::sock_type_SOCK_STREAM as u16,
+            bindings::IPPROTO_MPTCP as u16,
+        );
+        assert_eq!(mptcp, Some(Transport::Mptcp));
+        let udp = inet_transport(
+            bindings::sock_type_SOCK_DGRAM as u16,
+            bindings::IPPROTO_UDP as u16,
+        );
+        assert_eq!(udp, Some(Transport::Udp));
+        let smc = inet_transport(
+            bindings::sock_type_SOCK_STREAM as u16,
+            bindings::IPPROTO_SMC as u16,
+        );
+        assert_eq!(smc, Some(Transport::Smc));
+        let raw = inet_transport(
+            bindings::sock_type_SOCK_RAW as u16,
+            bindings::IPPROTO_TCP as u16,
+        );
+        assert_eq!(raw, None);
+        let ping = inet_transport(
+            bindings::sock_type_SOCK_DGRAM as u16,
+            bindings::IPPROTO_ICMP as u16,
+        );
+        assert_eq!(ping, None);
+    }
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Reading the local port out of the addresses `bind(2)` and `sctp_bindx()` take.
+//!
+//! Pure functions of the address bytes, so that KUnit tests them without sockets. They are
+//! deliberately lenient: a port is read from every address that some protocol's own checks
+//! might accept, so that no bind the stack would carry out escapes the policy. An address
+//! that no protocol accepts yields no port and is left to the stack, which refuses it with
+//! its own errno; a malformed address to a reserved port may at worst be refused with
+//! KPortReserve's errno instead.
+
+use kernel::{bindings, prelude::*};
+
+/// Reads the native-endian `u16` at `offset`.
+fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
+    let pair = bytes.get(offset..offset.checked_add(2)?)?;
+    Some(u16::from_ne_bytes([pair[0], pair[1]]))
+}
+
+/// Reads the big-endian port at `offset`; `None` for port 0, which asks for automatic choice.
+fn port_at(bytes: &[u8], offset: usize) -> Option<u16> {
+    u16_at(bytes, offset)
+        .map(u16::from_be)
+        .filter(|&port| port != 0)
+}
+
+/// Size of a `sockaddr_in`: what every IPv4 bind requires (and AF_UNSPEC, which IPv4 binds
+/// as INADDR_ANY).
+const SOCKADDR_IN_LEN: usize = core::mem::size_of::<bindings::sockaddr_in>();
+
+/// `SIN6_LEN_RFC2133`: an RFC 2133 `sockaddr_in6`, without `sin6_scope_id`, the shortest
+/// IPv6 address `bind(2)` takes.
+const SOCKADDR_IN6_MIN_LEN: usize = core::mem::offset_of!(bindings::sockaddr_in6, sin6_scope_id);
+
+/// Size of a full `sockaddr_in6`, as each address of an SCTP address list has.
+const SOCKADDR_IN6_LEN: usize = core::mem::size_of::<bindings::sockaddr_in6>();
+
+/// Offset of the port in both `sockaddr_in` and `sockaddr_in6`.
+const INET_PORT_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_in, sin_port);
+
+const _: () = assert!(INET_PORT_OFFSET == core::mem::offset_of!(bindings::sockaddr_in6, sin6_port));
+
+/// Returns the port an IPv4 or IPv6 address asks for: what TCP, UDP, MPTCP and SCTP sockets,
+/// and AF_SMC (which passes it on to its TCP socket), bind.
+pub(crate) fn inet_port(addr: &[u8]) -> Option<u16> {
+    let min_len = match u32::from(u16_at(addr, 0)?) {
+        bindings::AF_INET | bindings::AF_UNSPEC => SOCKADDR_IN_LEN,
+        bindings::AF_INET6 => SOCKADDR_IN6_MIN_LEN,
+        _ => return None,
+    };
+    if addr.len() < min_len {
+        return None;
+    }
+    port_at(addr, INET_PORT_OFFSET)
+}
+
+/// Offset of the transport address in a `sockaddr_rxrpc`.
+const RXRPC_TRANSPORT_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_rxrpc, transport);
+
+/// Returns the UDP port an AF_RXRPC address asks for: RxRPC binds a UDP socket of its own
+/// (`rxrpc_open_socket()`) to the transport address.
+pub(crate) fn rxrpc_port(addr: &[u8]) -> Option<u16> {
+    // rxrpc_validate_address() requires a whole `sockaddr_rxrpc` of family AF_RXRPC.
+    if addr.len() < core::mem::size_of::<bindings::sockaddr_rxrpc>()
+        || u32::from(u16_at(addr, 0)?) != bindings::AF_RXRPC
+    {
+        return None;
+    }
+    let transport = addr.get(RXRPC_TRANSPORT_OFFSET..)?;
+    match u32::from(u16_at(transport, 0)?) {
+        bindings::AF_INET | bindings::AF_INET6 => port_at(transport, INET_PORT_OFFSET),
+        _ => None,
+    }
+}
+
+/// The ports of a packed `sctp_bindx()` address list, in order, port 0 left out.
+///
+/// The list is a run of whole `sockaddr_in` and `sockaddr_in6`, each as long as its family
+/// says, as `sctp_setsockopt_bindx()` walks it.
+pub(crate) struct BindxPorts<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> BindxPorts<'a> {
+    /// Walks the address list `addrs`.
+    pub(crate) fn new(addrs: &'a [u8]) -> Self {
+        Self { rest: addrs }
+    }
+}
+
+impl Iterator for BindxPorts<'_> {
+    /// A port, or `EINVAL` for a malformed list (as the stack answers), after which the walk
+    /// ends.
+    type Item = Result<u16>;
+
+    fn next(&mut self) -> Option<Result<u16>> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let len = match u16_at(self.rest, 0).map(u32::from) {
+                Some(bindings::AF_INET) => SOCKADDR_IN_LEN,
+                Some(bindings::AF_INET6) => SOCKADDR_IN6_LEN,
+                _ => 0,
+            };
+            let (addr, rest) = match (len, self.rest.get(..len), self.rest.get(len..)) {
+                (1.., Some(addr), Some(rest)) => (addr, rest),
+                _ => {
+                    self.rest = &[];
+                    return Some(Err(EINVAL));
+                }
+            };
+            self.rest = rest;
+            if let Some(port) = port_at(addr, INET_PORT_OFFSET) {
+                return Some(Ok(port));
+            }
+        }
+    }
+}
+
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+#[kunit_tests(kportreserve_sockaddr)]
+mod tests {
+    use super::*;
+
+    /// A `sockaddr_in` of `family` and `port`, as bytes.
+    fn in4(family: u32, port: u16) -> [u8; SOCKADDR_IN_LEN] {
+        let mut addr = [0u8; SOCKADDR_IN_LEN];
+        addr[..2].copy_from_slice(&(family as u16).to_ne_bytes());
+        addr[2..4].copy_from_slice(&port.to_be_bytes());
+        addr
+    }
+
+    /// A `sockaddr_in6` of `port`, as bytes.
+    fn in6(port: u16) -> [u8; SOCKADDR_IN6_LEN] {
+        let mut addr = [0u8; SOCKADDR_IN6_LEN];
+        addr[..2].copy_from_slice(&(bindings::AF_INET6 as u16).to_ne_bytes());
+        addr[2..4].copy_from_slice(&port.to_be_bytes());
+        addr
+    }
+
+    #[test]
+    fn inet_ports_and_lengths() {
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)), Some(10000));
+        assert_eq!(inet_port(&in4(bindings::AF_UNSPEC, 10000)), Some(10000));
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 65535)), Some(65535));
+        // Port 0 is an automatic choice, decided where the port is chosen.
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 0)), None);
+        // Too short for the family: the stack refuses it with EINVAL.
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)[..15]), None);
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)[..1]), None);
+        assert_eq!(inet_port(&[]), None);
+        // Families without a port: the stack refuses them with EAFNOSUPPORT.
+        assert_eq!(inet_port(&in4(bindings::AF_UNIX, 10000)), None);
+        assert_eq!(inet_port(&in4(bindings::AF_RXRPC, 10000)), None);
+    }
+
+    #[test]
+    fn inet6_takes_rfc2133_length() {
+        let addr = in6(10001);
+        assert_eq!(inet_port(&addr), Some(10001));
+        assert_eq!(inet_port(&addr[..SOCKADDR_IN6_MIN_LEN]), Some(10001));
+        assert_eq!(inet_port(&addr[..SOCKADDR_IN6_MIN_LEN - 1]), None);
+        // An IPv6 family with an IPv4 length is not an address any socket takes.
+        assert_eq!(inet_port(&addr[..SOCKADDR_IN_LEN]), None);
+    }
+
+    /// A `sockaddr_rxrpc` whose transport is `transport`.
+    fn rxrpc(transport: &[u8]) -> [u8; core::mem::size_of::<bindings::sockaddr_rxrpc>()] {
+        let mut addr = [0u8; core::mem::size_of::<bindings::sockaddr_rxrpc>()];
+        addr[..2].copy_from_slice(&(bindings::AF_RXRPC as u16).to_ne_bytes());
+        let end = RXRPC_TRANSPORT_OFFSET + transport.len();
+        addr[RXRPC_TRANSPORT_OFFSET..end].copy_from_slice(transport);
+        addr
+    }
+
+    #[test]
+    fn rxrpc_reads_the_transport_port() {
+        assert_eq!(rxrpc_port(&rxrpc(&in4(bindings::AF_INET, 7001))), Some(7001));
+        assert_eq!(rxrpc_port(&rxrpc(&in6(7002))), Some(7002));
+        assert_eq!(rxrpc_port(&rxrpc(&in4(bindings::AF_INET, 0))), None);
+        assert_eq!(rxrpc_port(&rxrpc(&in4(bindings::AF_UNIX, 7001))), None);
+        // The stack requires a whole sockaddr_rxrpc of family AF_RXRPC.
+        let whole = rxrpc(&in4(bindings::AF_INET, 7001));
+        assert_eq!(rxrpc_port(&whole[..whole.len() - 1]), None);
+        assert_eq!(rxrpc_port(&in4(bindings::AF_INET, 7001)), None);
+    }
+
+    /// Collects the ports of a bindx list, or its error.
+    fn bindx(addrs: &[u8]) -> Result<KVec<u16>> {
+        let mut ports = KVec::new();
+        for port in BindxPorts::new(addrs) {
+            ports.push(port?, GFP_KERNEL)?;
+        }
+        Ok(ports)
+    }
+
+    #[test]
+    fn bindx_walks_mixed_lists() -> Result {
+        let mut list = KVec::new();
+        list.extend_from_slice(&in4(bindings::AF_INET, 9000), GFP_KERNEL)?;
+        list.extend_from_slice(&in6(9001), GFP_KERNEL)?;
+        list.extend_from_slice(&in4(bindings::AF_INET, 0), GFP_KERNEL)?;
+        list.extend_from_slice(&in4(bindings::AF_INET, 9002), GFP_KERNEL)?;
+        assert_eq!(&bindx(&list)?[..], &[9000, 9001, 9002]);
+        assert_eq!(bindx(&[])?.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn bindx_refuses_malformed_lists() -> Result {
+        let mut list = KVec::new();
+        list.extend_from_slice(&in4(bindings::AF_INET, 9000), GFP_KERNEL)?;
+        list.extend_from_slice(&in6(9001), GFP_KERNEL)?;
+        // The last address is cut short, then a lone byte, then an unknown family.
+        assert_eq!(bindx(&list[..list.len() - 1]).err(), Some(EINVAL));
+        assert_eq!(bindx(&list[..SOCKADDR_IN_LEN + 1]).err(), Some(EINVAL));
+        assert_eq!(bindx(&in4(bindings::AF_UNSPEC, 9000)).err(), Some(EINVAL));
+        // The walk stops at the first error.
+        let mut walk = BindxPorts::new(&list[..SOCKADDR_IN_LEN + 1]);
+        assert_eq!(walk.next().map(|r| r.ok()), Some(Some(9000)));
+        assert_eq!(walk.next().map(|r| r.err()), Some(Some(EINVAL)));
+        assert!(walk.next().is_none());
+        Ok(())
+    }
+}

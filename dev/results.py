@@ -10,8 +10,9 @@ Prints the failures, then one line: "N passed, N failed".
 import re
 import sys
 
-KUNIT_SUITES = {"kportreserve_policy", "kportreserve_hooks", "kportreserve_securityfs"}
-SELFTESTS = {"bind_test", "policy_test", "identity_test"}
+KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockaddr",
+                "kportreserve_securityfs"}
+SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                     r"possible recursive locking|possible circular locking|"
                     r"suspicious RCU usage|UBSAN:|KASAN:|rust_panic|panicked at")

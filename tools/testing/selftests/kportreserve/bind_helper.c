@@ -5,10 +5,16 @@
  * The tests copy this program to the paths their policies name, run it, and
  * read the outcome of bind(2) from its exit status.
  *
- * Usage: bind_helper inet|inet6|mapped|unspec tcp|mptcp|udp PORT [OPTION...]
+ * Usage: bind_helper inet|inet6|mapped|unspec PROTO PORT [OPTION...]
+ * PROTO: tcp, mptcp, udp, sctp; smc (an AF_SMC socket), smcinet (IPPROTO_SMC),
+ *        both binding a TCP port; rxrpc (AF_RXRPC, whose transport address is
+ *        a UDP port)
  * Options: uring      bind with io_uring's IORING_OP_BIND instead of bind(2)
  *          netns      bind in a new network namespace
  *          spoof=PATH first make /proc/self/exe (mm->exe_file) point at PATH
+ *          nobody     first become uid and gid 65534, without capabilities
+ *          wait       write one byte to stdout, then read one from stdin
+ *                     before binding (after the options before it)
  * Exits with 0 when the bind succeeds, the errno of bind(2) when it fails,
  * and 100 or more when it cannot even try.
  */
@@ -16,7 +22,9 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <linux/io_uring.h>
+#include <linux/rxrpc.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <fcntl.h>
@@ -35,6 +43,18 @@
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
+#ifndef IPPROTO_SMC
+#define IPPROTO_SMC 256
+#endif
+#ifndef AF_SMC
+#define AF_SMC 43
+#endif
+#ifndef AF_RXRPC
+#define AF_RXRPC 33
+#endif
+/* The protocols of an AF_SMC socket (net/smc/smc.h). */
+#define SMCPROTO_SMC 0
+#define SMCPROTO_SMC6 1
 
 enum {
 	EXIT_USAGE = 100,
@@ -42,6 +62,8 @@ enum {
 	EXIT_URING,
 	EXIT_NETNS,
 	EXIT_SPOOF,
+	EXIT_NOBODY,
+	EXIT_WAIT,
 };
 
 struct exe_mapping {
@@ -128,6 +150,23 @@ static void enter_netns(void)
 	close(fd);
 }
 
+/* Becomes the unprivileged user nobody (65534), as any local user is. */
+static void become_nobody(void)
+{
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		exit(EXIT_NOBODY);
+}
+
+/* Tells the caller we are ready, and waits until it says go. */
+static void wait_for_go(void)
+{
+	char c = 'r';
+
+	if (write(STDOUT_FILENO, &c, 1) != 1 || read(STDIN_FILENO, &c, 1) != 1)
+		exit(EXIT_WAIT);
+}
+
 /* Binds @fd through io_uring's IORING_OP_BIND; returns 0 or a positive errno. */
 static int uring_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
@@ -174,6 +213,8 @@ int main(int argc, char *argv[])
 	struct sockaddr_storage storage = {};
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&storage;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&storage;
+	struct sockaddr_rxrpc srx = {};
+	struct sockaddr *addr = (struct sockaddr *)&storage;
 	int family, type, protocol, fd, i;
 	int use_uring = 0;
 	socklen_t len;
@@ -188,6 +229,10 @@ int main(int argc, char *argv[])
 			enter_netns();
 		else if (!strncmp(argv[i], "spoof=", 6))
 			spoof_exe(argv[i] + 6);
+		else if (!strcmp(argv[i], "nobody"))
+			become_nobody();
+		else if (!strcmp(argv[i], "wait"))
+			wait_for_go();
 		else
 			return EXIT_USAGE;
 	}
@@ -223,6 +268,28 @@ int main(int argc, char *argv[])
 	} else if (!strcmp(argv[2], "udp")) {
 		type = SOCK_DGRAM;
 		protocol = IPPROTO_UDP;
+	} else if (!strcmp(argv[2], "sctp")) {
+		type = SOCK_STREAM;
+		protocol = IPPROTO_SCTP;
+	} else if (!strcmp(argv[2], "smcinet")) {
+		type = SOCK_STREAM;
+		protocol = IPPROTO_SMC;
+	} else if (!strcmp(argv[2], "smc")) {
+		/* The same address, handed to the SMC socket's own TCP socket. */
+		type = SOCK_STREAM;
+		protocol = family == AF_INET ? SMCPROTO_SMC : SMCPROTO_SMC6;
+		family = AF_SMC;
+	} else if (!strcmp(argv[2], "rxrpc")) {
+		/* The address becomes the transport of a client endpoint. */
+		srx.srx_family = AF_RXRPC;
+		srx.transport_type = SOCK_DGRAM;
+		srx.transport_len = len;
+		memcpy(&srx.transport, &storage, len);
+		type = SOCK_DGRAM;
+		protocol = family;
+		family = AF_RXRPC;
+		addr = (struct sockaddr *)&srx;
+		len = sizeof(srx);
 	} else {
 		return EXIT_USAGE;
 	}
@@ -231,8 +298,8 @@ int main(int argc, char *argv[])
 	if (fd < 0)
 		return EXIT_SOCKET;
 	if (use_uring)
-		return uring_bind(fd, (struct sockaddr *)&storage, len);
-	if (bind(fd, (struct sockaddr *)&storage, len))
+		return uring_bind(fd, addr, len);
+	if (bind(fd, addr, len))
 		return errno;
 	return 0;
 }

@@ -3,9 +3,12 @@
  * KPortReserve selftests - bind enforcement
  *
  * For each address family (IPv4, IPv6, v4-mapped IPv6, AF_UNSPEC on IPv4)
- * and each protocol (TCP, MPTCP, UDP): the program a port is reserved for
- * binds it, another program does not, nobody binds a <kernel> port, and
- * unreserved ports are left alone; by bind(2) and by io_uring.
+ * and each protocol (TCP, MPTCP, UDP, SCTP), and for the families that bind
+ * a TCP or UDP port on the user's behalf (AF_SMC and IPPROTO_SMC over TCP,
+ * AF_RXRPC over UDP): the program a port is reserved for binds it, another
+ * program does not, not even as an unprivileged user, nobody binds a
+ * <kernel> port, and unreserved ports are left alone; by bind(2) and by
+ * io_uring.
  */
 
 #include "common.h"
@@ -102,6 +105,60 @@ FIXTURE_VARIANT_ADD(bind, unspec_udp) {
 	.index = 11,
 };
 
+FIXTURE_VARIANT_ADD(bind, inet_sctp) {
+	.addr_family = "inet",
+	.proto = "sctp",
+	.index = 12,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet6_sctp) {
+	.addr_family = "inet6",
+	.proto = "sctp",
+	.index = 13,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet_smc) {
+	.addr_family = "inet",
+	.proto = "smc",
+	.index = 14,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet6_smc) {
+	.addr_family = "inet6",
+	.proto = "smc",
+	.index = 15,
+};
+
+FIXTURE_VARIANT_ADD(bind, unspec_smc) {
+	.addr_family = "unspec",
+	.proto = "smc",
+	.index = 16,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet_smcinet) {
+	.addr_family = "inet",
+	.proto = "smcinet",
+	.index = 17,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet6_smcinet) {
+	.addr_family = "inet6",
+	.proto = "smcinet",
+	.index = 18,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet_rxrpc) {
+	.addr_family = "inet",
+	.proto = "rxrpc",
+	.index = 19,
+};
+
+FIXTURE_VARIANT_ADD(bind, inet6_rxrpc) {
+	.addr_family = "inet6",
+	.proto = "rxrpc",
+	.index = 20,
+};
+
 /* clang-format on */
 
 FIXTURE_SETUP(bind)
@@ -148,6 +205,31 @@ TEST_F(bind, owner_binds_its_port)
 TEST_F(bind, other_program_is_denied)
 {
 	EXPECT_EQ(EADDRINUSE, bind_as(self, variant, self->other, self->owner_port));
+}
+
+TEST_F(bind, unprivileged_user_is_denied_but_binds_free_ports)
+{
+	char port[16];
+
+	snprintf(port, sizeof(port), "%hu", self->owner_port);
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->other, variant->addr_family, variant->proto, port,
+				       "nobody", NULL));
+	snprintf(port, sizeof(port), "%hu", self->kernel_port);
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->other, variant->addr_family, variant->proto, port,
+				       "nobody", NULL));
+	snprintf(port, sizeof(port), "%hu", self->free_port);
+	EXPECT_EQ(0, kpr_runl(self->other, variant->addr_family, variant->proto, port,
+			      "nobody", NULL));
+}
+
+TEST_F(bind, owner_binds_as_unprivileged_user)
+{
+	char port[16];
+
+	/* A port above 1023: the owner needs no capability, only its identity. */
+	snprintf(port, sizeof(port), "%hu", self->owner_port);
+	EXPECT_EQ(0, kpr_runl(self->owner, variant->addr_family, variant->proto, port,
+			      "nobody", NULL));
 }
 
 TEST_F(bind, kernel_port_is_denied_to_every_program)

@@ -5,8 +5,10 @@
  * A rule names a program by path. These tests try to pass for that program
  * without being it: replacing mm->exe_file with prctl(PR_SET_MM), bind
  * mounting another binary over the path in a private mount namespace, and
- * running another binary at the same path inside a chroot. They also check
- * that replacing the binary at the path (a package upgrade) keeps working.
+ * running another binary at the same path inside a chroot, and outliving a
+ * filesystem so that another file gets its device and inode numbers. They
+ * also check that replacing the binary at the path (a package upgrade) keeps
+ * working.
  */
 
 #include <sys/mount.h>
@@ -46,6 +48,11 @@ FIXTURE_TEARDOWN(identity)
 	char cmd[128];
 
 	kpr_write("clear\n");
+	/* Left mounted by a failed recycled_filesystem_does_not_impersonate. */
+	snprintf(cmd, sizeof(cmd), "%s/merged", self->dir);
+	umount2(cmd, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "%s/lower", self->dir);
+	umount2(cmd, MNT_DETACH);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
 	system(cmd);
 }
@@ -185,6 +192,98 @@ TEST_F(identity, forked_child_keeps_its_program)
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->server, "inet", "tcp", ID_PORT + 2));
+}
+
+/*
+ * Mounts a new tmpfs at @lower holding a copy of @binary as a/prog, and a
+ * read-only overlay of it at @merged: @merged/prog is that copy. Overlayfs
+ * gives its files generation 0 and, with every layer on one filesystem, the
+ * lower inode number; tmpfs numbers inodes in creation order, and both get
+ * the lowest free anonymous device number. So doing this twice gives the
+ * second @merged/prog the device and inode numbers of the first, once the
+ * first is gone.
+ */
+static int mount_overlay(const char *lower, const char *merged, const char *binary)
+{
+	char a[192], b[192], prog[256], options[512];
+	int err;
+
+	if (mount("tmpfs", lower, "tmpfs", 0, NULL))
+		return -errno;
+	snprintf(a, sizeof(a), "%s/a", lower);
+	snprintf(b, sizeof(b), "%s/b", lower);
+	if (mkdir(a, 0755) || mkdir(b, 0755))
+		return -errno;
+	snprintf(prog, sizeof(prog), "%s/prog", a);
+	err = kpr_copy_file(binary, prog);
+	if (err)
+		return err;
+	snprintf(options, sizeof(options), "lowerdir=%s:%s", a, b);
+	return mount("overlay", merged, "overlay", 0, options) ? -errno : 0;
+}
+
+TEST_F(identity, recycled_filesystem_does_not_impersonate)
+{
+	char lower[128], merged[128], prog[160], spoof[160], policy[256], c;
+	int to_helper[2], from_helper[2], status, err;
+	struct stat first, second;
+	pid_t pid;
+
+	snprintf(lower, sizeof(lower), "%s/lower", self->dir);
+	snprintf(merged, sizeof(merged), "%s/merged", self->dir);
+	snprintf(prog, sizeof(prog), "%s/prog", merged);
+	ASSERT_EQ(0, mkdir(lower, 0755));
+	ASSERT_EQ(0, mkdir(merged, 0755));
+	err = mount_overlay(lower, merged, self->impostor);
+	if (err == -ENODEV)
+		SKIP(return, "no overlayfs in this kernel");
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, stat(prog, &first));
+
+	/*
+	 * The impostor runs from the first overlay, then drops mm->exe_file
+	 * (PR_SET_MM, open to user-namespace root) so that nothing it holds
+	 * pins the overlay, and waits.
+	 */
+	ASSERT_EQ(0, pipe(to_helper));
+	ASSERT_EQ(0, pipe(from_helper));
+	snprintf(spoof, sizeof(spoof), "spoof=%s", self->impostor);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (dup2(to_helper[0], STDIN_FILENO) < 0 ||
+		    dup2(from_helper[1], STDOUT_FILENO) < 0)
+			_exit(120);
+		execl(prog, prog, "inet", "tcp", self->port, spoof, "wait", NULL);
+		_exit(126);
+	}
+	close(to_helper[0]);
+	close(from_helper[1]);
+	ASSERT_EQ(1, read(from_helper[0], &c, 1));
+
+	/* The first overlay goes; the server's comes, at the same path. */
+	ASSERT_EQ(0, umount2(merged, MNT_DETACH));
+	ASSERT_EQ(0, umount2(lower, MNT_DETACH));
+	ASSERT_EQ(0, mount_overlay(lower, merged, self->server));
+	ASSERT_EQ(0, stat(prog, &second));
+	TH_LOG("first file %llx:%llu, second file %llx:%llu",
+	       (unsigned long long)first.st_dev, (unsigned long long)first.st_ino,
+	       (unsigned long long)second.st_dev, (unsigned long long)second.st_ino);
+	snprintf(policy, sizeof(policy), "clear\n%d %s\n", ID_PORT, prog);
+	ASSERT_EQ(0, kpr_write(policy));
+
+	/* The impostor still runs the first file: it is not the server. */
+	ASSERT_EQ(1, write(to_helper[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(EADDRINUSE, WEXITSTATUS(status));
+	/* The server, executed from the second file, is. */
+	EXPECT_EQ(0, kpr_bind_as(prog, "inet", "tcp", ID_PORT));
+
+	close(to_helper[1]);
+	close(from_helper[0]);
+	EXPECT_EQ(0, umount2(merged, MNT_DETACH));
+	EXPECT_EQ(0, umount2(lower, MNT_DETACH));
 }
 
 TEST_HARNESS_MAIN

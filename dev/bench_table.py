@@ -43,6 +43,19 @@ for key, label in rows:
         ratio_med = got[1] / base[1] if base and base[1] > 0 else float("nan")
         cells.append(f"{got[0]:>8} {got[1]:>8} {ratio:>6.3f} {ratio_med:>6.3f}")
     print(f"{label:40} {cells[0]}  {cells[1]}")
+print(f"{'socket+connect+close, kernel picks port':40} {'TCP min':>8} {'median':>8} {'ratio':>6} "
+      f"{'r(med)':>6}  {'UDP min':>8} {'median':>8} {'ratio':>6} {'r(med)':>6}")
+for key, label in (("g_connect_off", "(g) kportreserve not in lsm="),
+                   ("g_connect_empty", "(g) enabled, empty policy"),
+                   ("g_connect_60000", "(g) 60,000 rules, none in the range")):
+    cells = []
+    for proto in ("tcp", "udp"):
+        got, base = results.get((key, proto)), results.get(("g_connect_off", proto))
+        if not got or got[0] < 0 or not base or base[0] <= 0:
+            cells.append(f"{'n/a':>8} {'':>8} {'':>6} {'':>6}")
+            continue
+        cells.append(f"{got[0]:>8} {got[1]:>8} {got[0] / base[0]:>6.3f} {got[1] / base[1]:>6.3f}")
+    print(f"{label:40} {cells[0]}  {cells[1]}")
 eo, en = results.get(("exec_off", "-")), results.get(("exec_on", "-"))
 if eo and en:
     print(f"{'fork+execve+wait, off / on (min)':40} {eo[0]:>8} {en[0]:>8} {en[0] / eo[0]:>6.3f}")

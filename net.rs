@@ -22,7 +22,7 @@
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{bindings, ffi::c_int, prelude::*};
 
-use crate::{identity, policy, report, sockaddr};
+use crate::{identity, policy, report, sockaddr, sockaddr::InetFamilies};
 
 /// The errno of a denied bind.
 ///
@@ -155,11 +155,17 @@ impl Sock<'_> {
 /// choice) and for addresses the stack refuses anyway.
 fn bind_request(sk: Sock<'_>, addr: &[u8]) -> Option<(u16, Transport)> {
     let (port, transport) = match sk.family() {
-        bindings::AF_INET | bindings::AF_INET6 => {
+        family @ (bindings::AF_INET | bindings::AF_INET6) => {
             let (sk_type, protocol) = sk.type_and_protocol();
-            (sockaddr::inet_port(addr)?, inet_transport(sk_type, protocol)?)
+            let transport = inet_transport(sk_type, protocol)?;
+            let families = match (family, transport) {
+                (bindings::AF_INET, _) => InetFamilies::V4,
+                (_, Transport::Sctp) => InetFamilies::V6AndV4,
+                _ => InetFamilies::V6,
+            };
+            (sockaddr::inet_port(addr, families)?, transport)
         }
-        bindings::AF_SMC => (sockaddr::inet_port(addr)?, Transport::Smc),
+        bindings::AF_SMC => (sockaddr::inet_port(addr, InetFamilies::Any)?, Transport::Smc),
         bindings::AF_RXRPC => (sockaddr::rxrpc_port(addr)?, Transport::Rxrpc),
         _ => return None,
     };

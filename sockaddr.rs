@@ -2,12 +2,12 @@
 
 //! Reading the local port out of the addresses `bind(2)` and `sctp_bindx()` take.
 //!
-//! Pure functions of the address bytes, so that KUnit tests them without sockets. They are
-//! deliberately lenient: a port is read from every address that some protocol's own checks
-//! might accept, so that no bind the stack would carry out escapes the policy. An address
-//! that no protocol accepts yields no port and is left to the stack, which refuses it with
-//! its own errno; a malformed address to a reserved port may at worst be refused with
-//! KPortReserve's errno instead.
+//! Pure functions of the address bytes, so that KUnit tests them without sockets. A port is
+//! read from every address the socket's family might accept, so that no bind the stack would
+//! carry out escapes the policy; within that they lean to leniency (lengths are checked as
+//! the most lenient protocol checks them). An address the socket cannot take yields no port
+//! and is left to the stack, which refuses it with its own errno; a malformed address to a
+//! reserved port may at worst be refused with KPortReserve's errno instead.
 
 use kernel::{bindings, prelude::*};
 
@@ -40,13 +40,42 @@ const INET_PORT_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_in, sin
 
 const _: () = assert!(INET_PORT_OFFSET == core::mem::offset_of!(bindings::sockaddr_in6, sin6_port));
 
-/// Returns the port an IPv4 or IPv6 address asks for: what TCP, UDP, MPTCP and SCTP sockets,
-/// and AF_SMC (which passes it on to its TCP socket), bind.
-pub(crate) fn inet_port(addr: &[u8]) -> Option<u16> {
-    let min_len = match u32::from(u16_at(addr, 0)?) {
-        bindings::AF_INET | bindings::AF_UNSPEC => SOCKADDR_IN_LEN,
+/// The address families a socket's `bind()` takes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum InetFamilies {
+    /// An IPv4 socket: AF_INET, and AF_UNSPEC, which IPv4 binds as AF_INET.
+    V4,
+    /// An IPv6 TCP, MPTCP or UDP socket: AF_INET6 only.
+    V6,
+    /// An IPv6 SCTP socket, which also takes IPv4 addresses.
+    V6AndV4,
+    /// An AF_SMC socket: its own checks take all three and pass the address on to its TCP
+    /// socket, whose family decides.
+    Any,
+}
+
+impl InetFamilies {
+    /// Whether a socket of these families may take an address of family `family`.
+    fn take(self, family: u32) -> bool {
+        match family {
+            bindings::AF_INET => self != Self::V6,
+            bindings::AF_INET6 => self != Self::V4,
+            bindings::AF_UNSPEC => matches!(self, Self::V4 | Self::Any),
+            _ => false,
+        }
+    }
+}
+
+/// Returns the port an IPv4 or IPv6 address asks for, on a socket taking `families`: what
+/// TCP, UDP, MPTCP and SCTP sockets, and AF_SMC (which passes it on to its TCP socket), bind.
+pub(crate) fn inet_port(addr: &[u8], families: InetFamilies) -> Option<u16> {
+    let family = u32::from(u16_at(addr, 0)?);
+    if !families.take(family) {
+        return None;
+    }
+    let min_len = match family {
         bindings::AF_INET6 => SOCKADDR_IN6_MIN_LEN,
-        _ => return None,
+        _ => SOCKADDR_IN_LEN,
     };
     if addr.len() < min_len {
         return None;
@@ -141,28 +170,49 @@ mod tests {
 
     #[test]
     fn inet_ports_and_lengths() {
-        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)), Some(10000));
-        assert_eq!(inet_port(&in4(bindings::AF_UNSPEC, 10000)), Some(10000));
-        assert_eq!(inet_port(&in4(bindings::AF_INET, 65535)), Some(65535));
+        let v4 = InetFamilies::V4;
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000), v4), Some(10000));
+        assert_eq!(inet_port(&in4(bindings::AF_UNSPEC, 10000), v4), Some(10000));
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 65535), v4), Some(65535));
         // Port 0 is an automatic choice, decided where the port is chosen.
-        assert_eq!(inet_port(&in4(bindings::AF_INET, 0)), None);
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 0), v4), None);
         // Too short for the family: the stack refuses it with EINVAL.
-        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)[..15]), None);
-        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)[..1]), None);
-        assert_eq!(inet_port(&[]), None);
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)[..15], v4), None);
+        assert_eq!(inet_port(&in4(bindings::AF_INET, 10000)[..1], v4), None);
+        assert_eq!(inet_port(&[], v4), None);
         // Families without a port: the stack refuses them with EAFNOSUPPORT.
-        assert_eq!(inet_port(&in4(bindings::AF_UNIX, 10000)), None);
-        assert_eq!(inet_port(&in4(bindings::AF_RXRPC, 10000)), None);
+        assert_eq!(inet_port(&in4(bindings::AF_UNIX, 10000), v4), None);
+        assert_eq!(inet_port(&in4(bindings::AF_RXRPC, 10000), InetFamilies::Any), None);
+    }
+
+    #[test]
+    fn families_each_socket_takes() {
+        let unspec = in4(bindings::AF_UNSPEC, 10002);
+        let inet = in4(bindings::AF_INET, 10002);
+        let inet6 = in6(10002);
+        // IPv6 sockets refuse AF_UNSPEC and, but for SCTP, AF_INET: EAFNOSUPPORT.
+        assert_eq!(inet_port(&unspec, InetFamilies::V6), None);
+        assert_eq!(inet_port(&unspec, InetFamilies::V6AndV4), None);
+        assert_eq!(inet_port(&inet, InetFamilies::V6), None);
+        assert_eq!(inet_port(&inet, InetFamilies::V6AndV4), Some(10002));
+        assert_eq!(inet_port(&inet6, InetFamilies::V6), Some(10002));
+        // IPv4 sockets refuse AF_INET6.
+        assert_eq!(inet_port(&inet6, InetFamilies::V4), None);
+        // AF_SMC passes all three on.
+        for addr in [&unspec[..], &inet[..], &inet6[..]] {
+            assert_eq!(inet_port(addr, InetFamilies::Any), Some(10002));
+        }
     }
 
     #[test]
     fn inet6_takes_rfc2133_length() {
         let addr = in6(10001);
-        assert_eq!(inet_port(&addr), Some(10001));
-        assert_eq!(inet_port(&addr[..SOCKADDR_IN6_MIN_LEN]), Some(10001));
-        assert_eq!(inet_port(&addr[..SOCKADDR_IN6_MIN_LEN - 1]), None);
+        let v6 = InetFamilies::V6;
+        assert_eq!(inet_port(&addr, v6), Some(10001));
+        assert_eq!(inet_port(&addr[..SOCKADDR_IN6_MIN_LEN], v6), Some(10001));
+        assert_eq!(inet_port(&addr[..SOCKADDR_IN6_MIN_LEN - 1], v6), None);
         // An IPv6 family with an IPv4 length is not an address any socket takes.
-        assert_eq!(inet_port(&addr[..SOCKADDR_IN_LEN]), None);
+        assert_eq!(inet_port(&addr[..SOCKADDR_IN_LEN], InetFamilies::Any), None);
     }
 
     /// A `sockaddr_rxrpc` whose transport is `transport`.

@@ -245,8 +245,9 @@ TEST_F(identity, recycled_filesystem_does_not_impersonate)
 	 * (PR_SET_MM, open to user-namespace root) so that nothing it holds
 	 * pins the overlay, and waits.
 	 */
-	ASSERT_EQ(0, pipe(to_helper));
-	ASSERT_EQ(0, pipe(from_helper));
+	/* Close-on-exec: the helper must hold no end but its stdin and stdout. */
+	ASSERT_EQ(0, pipe2(to_helper, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(from_helper, O_CLOEXEC));
 	snprintf(spoof, sizeof(spoof), "spoof=%s", self->impostor);
 	pid = fork();
 	ASSERT_LE(0, pid);

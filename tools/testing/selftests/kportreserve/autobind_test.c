@@ -154,12 +154,15 @@ static int autobind(enum autobind_op op, int family, int listener)
 		ret = listen(fd, 1);
 		break;
 	case OP_TCP_NO_PORT_CONNECT:
+		/* The address is bound now, the port only at connect(). */
 		len = loopback(family, 0, &addr);
 		ret = setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) ?:
 		      bind(fd, (struct sockaddr *)&addr, len);
-		if (ret)
-			break;
-		/* fall through */
+		if (!ret) {
+			len = loopback(family, PEER_PORT, &addr);
+			ret = connect(fd, (struct sockaddr *)&addr, len);
+		}
+		break;
 	case OP_TCP_CONNECT:
 	case OP_MPTCP_CONNECT:
 	case OP_UDP_CONNECT:
@@ -243,34 +246,107 @@ FIXTURE_VARIANT(autobind)
 	enum autobind_op op;
 };
 
-#define AUTOBIND_VARIANT(name, fam, operation)		\
-	FIXTURE_VARIANT_ADD(autobind, name)		\
-	{						\
-		.family = fam,				\
-		.op = operation,			\
-	}
-
 /* clang-format off */
-AUTOBIND_VARIANT(tcp4_bind0, AF_INET, OP_TCP_BIND0);
-AUTOBIND_VARIANT(tcp6_bind0, AF_INET6, OP_TCP_BIND0);
-AUTOBIND_VARIANT(tcp4_listen, AF_INET, OP_TCP_LISTEN);
-AUTOBIND_VARIANT(tcp6_listen, AF_INET6, OP_TCP_LISTEN);
-AUTOBIND_VARIANT(tcp4_connect, AF_INET, OP_TCP_CONNECT);
-AUTOBIND_VARIANT(tcp6_connect, AF_INET6, OP_TCP_CONNECT);
-AUTOBIND_VARIANT(tcp4_fastopen, AF_INET, OP_TCP_FASTOPEN);
-AUTOBIND_VARIANT(tcp6_fastopen, AF_INET6, OP_TCP_FASTOPEN);
-AUTOBIND_VARIANT(tcp4_no_port_connect, AF_INET, OP_TCP_NO_PORT_CONNECT);
-AUTOBIND_VARIANT(tcp6_no_port_connect, AF_INET6, OP_TCP_NO_PORT_CONNECT);
-AUTOBIND_VARIANT(mptcp4_connect, AF_INET, OP_MPTCP_CONNECT);
-AUTOBIND_VARIANT(mptcp6_connect, AF_INET6, OP_MPTCP_CONNECT);
-AUTOBIND_VARIANT(udp4_bind0, AF_INET, OP_UDP_BIND0);
-AUTOBIND_VARIANT(udp6_bind0, AF_INET6, OP_UDP_BIND0);
-AUTOBIND_VARIANT(udp4_connect, AF_INET, OP_UDP_CONNECT);
-AUTOBIND_VARIANT(udp6_connect, AF_INET6, OP_UDP_CONNECT);
-AUTOBIND_VARIANT(udp4_sendto, AF_INET, OP_UDP_SENDTO);
-AUTOBIND_VARIANT(udp6_sendto, AF_INET6, OP_UDP_SENDTO);
-AUTOBIND_VARIANT(sctp4_bind0, AF_INET, OP_SCTP_BIND0);
-AUTOBIND_VARIANT(sctp6_bind0, AF_INET6, OP_SCTP_BIND0);
+FIXTURE_VARIANT_ADD(autobind, tcp4_bind0) {
+	.family = AF_INET,
+	.op = OP_TCP_BIND0,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp6_bind0) {
+	.family = AF_INET6,
+	.op = OP_TCP_BIND0,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp4_listen) {
+	.family = AF_INET,
+	.op = OP_TCP_LISTEN,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp6_listen) {
+	.family = AF_INET6,
+	.op = OP_TCP_LISTEN,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp4_connect) {
+	.family = AF_INET,
+	.op = OP_TCP_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp6_connect) {
+	.family = AF_INET6,
+	.op = OP_TCP_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp4_fastopen) {
+	.family = AF_INET,
+	.op = OP_TCP_FASTOPEN,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp6_fastopen) {
+	.family = AF_INET6,
+	.op = OP_TCP_FASTOPEN,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp4_no_port_connect) {
+	.family = AF_INET,
+	.op = OP_TCP_NO_PORT_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, tcp6_no_port_connect) {
+	.family = AF_INET6,
+	.op = OP_TCP_NO_PORT_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, mptcp4_connect) {
+	.family = AF_INET,
+	.op = OP_MPTCP_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, mptcp6_connect) {
+	.family = AF_INET6,
+	.op = OP_MPTCP_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, udp4_bind0) {
+	.family = AF_INET,
+	.op = OP_UDP_BIND0,
+};
+
+FIXTURE_VARIANT_ADD(autobind, udp6_bind0) {
+	.family = AF_INET6,
+	.op = OP_UDP_BIND0,
+};
+
+FIXTURE_VARIANT_ADD(autobind, udp4_connect) {
+	.family = AF_INET,
+	.op = OP_UDP_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, udp6_connect) {
+	.family = AF_INET6,
+	.op = OP_UDP_CONNECT,
+};
+
+FIXTURE_VARIANT_ADD(autobind, udp4_sendto) {
+	.family = AF_INET,
+	.op = OP_UDP_SENDTO,
+};
+
+FIXTURE_VARIANT_ADD(autobind, udp6_sendto) {
+	.family = AF_INET6,
+	.op = OP_UDP_SENDTO,
+};
+
+FIXTURE_VARIANT_ADD(autobind, sctp4_bind0) {
+	.family = AF_INET,
+	.op = OP_SCTP_BIND0,
+};
+
+FIXTURE_VARIANT_ADD(autobind, sctp6_bind0) {
+	.family = AF_INET6,
+	.op = OP_SCTP_BIND0,
+};
+
 /* clang-format on */
 
 FIXTURE_SETUP(autobind)

@@ -241,9 +241,9 @@ TEST_F(identity, recycled_filesystem_does_not_impersonate)
 	ASSERT_EQ(0, stat(prog, &first));
 
 	/*
-	 * The impostor runs from the first overlay, then drops mm->exe_file
-	 * (PR_SET_MM, open to user-namespace root) so that nothing it holds
-	 * pins the overlay, and waits.
+	 * The impostor runs from the first overlay, then replaces
+	 * mm->exe_file (PR_SET_MM_MAP does it for user-namespace root) so
+	 * that nothing it holds pins the overlay, and waits.
 	 */
 	/* Close-on-exec: the helper must hold no end but its stdin and stdout. */
 	ASSERT_EQ(0, pipe2(to_helper, O_CLOEXEC));

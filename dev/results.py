@@ -12,7 +12,8 @@ import sys
 
 KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockaddr",
                 "kportreserve_securityfs"}
-SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test"}
+SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test",
+             "sunrpc_test"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                     r"possible recursive locking|possible circular locking|"
                     r"suspicious RCU usage|UBSAN:|KASAN:|rust_panic|panicked at")

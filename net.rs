@@ -111,8 +111,9 @@ impl Sock<'_> {
     fn family(self) -> u32 {
         // SAFETY: `sk` is live by the type invariant. READ_ONCE(), as setsockopt(IPV6_ADDRFORM)
         // may change the family concurrently.
-        let family =
-            unsafe { core::ptr::read_volatile(&raw const (*self.sk.as_ptr()).__sk_common.skc_family) };
+        let family = unsafe {
+            core::ptr::read_volatile(&raw const (*self.sk.as_ptr()).__sk_common.skc_family)
+        };
         u32::from(family)
     }
 
@@ -165,7 +166,10 @@ fn bind_request(sk: Sock<'_>, addr: &[u8]) -> Option<(u16, Transport)> {
             };
             (sockaddr::inet_port(addr, families)?, transport)
         }
-        bindings::AF_SMC => (sockaddr::inet_port(addr, InetFamilies::Any)?, Transport::Smc),
+        bindings::AF_SMC => (
+            sockaddr::inet_port(addr, InetFamilies::Any)?,
+            Transport::Smc,
+        ),
         bindings::AF_RXRPC => (sockaddr::rxrpc_port(addr)?, Transport::Rxrpc),
         _ => return None,
     };
@@ -274,7 +278,10 @@ pub(crate) unsafe extern "C" fn hook_sctp_bind_connect(
 /// # Safety
 ///
 /// Called by the network stack with a live socket.
-pub(crate) unsafe extern "C" fn hook_sk_port_reserved(sk: *const bindings::sock, port: u16) -> c_int {
+pub(crate) unsafe extern "C" fn hook_sk_port_reserved(
+    sk: *const bindings::sock,
+    port: u16,
+) -> c_int {
     if policy::is_empty() {
         return 0;
     }

@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(inet_port(&[], v4), None);
         // Families without a port: the stack refuses them with EAFNOSUPPORT.
         assert_eq!(inet_port(&in4(bindings::AF_UNIX, 10000), v4), None);
-        assert_eq!(inet_port(&in4(bindings::AF_RXRPC, 10000), InetFamilies::Any), None);
+        assert_eq!(
+            inet_port(&in4(bindings::AF_RXRPC, 10000), InetFamilies::Any),
+            None
+        );
     }
 
     #[test]
@@ -226,7 +229,10 @@ mod tests {
 
     #[test]
     fn rxrpc_reads_the_transport_port() {
-        assert_eq!(rxrpc_port(&rxrpc(&in4(bindings::AF_INET, 7001))), Some(7001));
+        assert_eq!(
+            rxrpc_port(&rxrpc(&in4(bindings::AF_INET, 7001))),
+            Some(7001)
+        );
         assert_eq!(rxrpc_port(&rxrpc(&in6(7002))), Some(7002));
         assert_eq!(rxrpc_port(&rxrpc(&in4(bindings::AF_INET, 0))), None);
         assert_eq!(rxrpc_port(&rxrpc(&in4(bindings::AF_UNIX, 7001))), None);

@@ -422,35 +422,20 @@ mod tests {
 
     #[test]
     fn transports() {
-        let tcp = inet_transport(
-            bindings::sock_type_SOCK_STREAM as u16,
-            bindings::IPPROTO_TCP as u16,
-        );
-        assert_eq!(tcp, Some(Transport::Tcp));
-        let mptcp = inet_transport(
-            bindings::sock_type_SOCK_STREAM as u16,
-            bindings::IPPROTO_MPTCP as u16,
-        );
-        assert_eq!(mptcp, Some(Transport::Mptcp));
-        let udp = inet_transport(
-            bindings::sock_type_SOCK_DGRAM as u16,
-            bindings::IPPROTO_UDP as u16,
-        );
-        assert_eq!(udp, Some(Transport::Udp));
-        let smc = inet_transport(
-            bindings::sock_type_SOCK_STREAM as u16,
-            bindings::IPPROTO_SMC as u16,
-        );
-        assert_eq!(smc, Some(Transport::Smc));
-        let raw = inet_transport(
-            bindings::sock_type_SOCK_RAW as u16,
-            bindings::IPPROTO_TCP as u16,
-        );
-        assert_eq!(raw, None);
-        let ping = inet_transport(
-            bindings::sock_type_SOCK_DGRAM as u16,
-            bindings::IPPROTO_ICMP as u16,
-        );
-        assert_eq!(ping, None);
+        let stream = bindings::sock_type_SOCK_STREAM;
+        let dgram = bindings::sock_type_SOCK_DGRAM;
+        let raw = bindings::sock_type_SOCK_RAW;
+        for (sk_type, protocol, expected) in [
+            (stream, bindings::IPPROTO_TCP, Some(Transport::Tcp)),
+            (stream, bindings::IPPROTO_MPTCP, Some(Transport::Mptcp)),
+            (dgram, bindings::IPPROTO_UDP, Some(Transport::Udp)),
+            (stream, bindings::IPPROTO_SCTP, Some(Transport::Sctp)),
+            (stream, bindings::IPPROTO_SMC, Some(Transport::Smc)),
+            // A raw socket's "port" is a protocol, an ICMP socket's an echo identifier.
+            (raw, bindings::IPPROTO_TCP, None),
+            (dgram, bindings::IPPROTO_ICMP, None),
+        ] {
+            assert_eq!(inet_transport(sk_type as u16, protocol as u16), expected);
+        }
     }
 }

@@ -107,27 +107,6 @@ static socklen_t loopback(int family, unsigned short port, struct sockaddr_stora
 	return sizeof(*in6);
 }
 
-/* Returns the local port of @fd, or 0. */
-static unsigned short local_port(int fd)
-{
-	struct sockaddr_storage addr;
-	socklen_t len = sizeof(addr);
-
-	if (getsockname(fd, (struct sockaddr *)&addr, &len))
-		return 0;
-	/* sin_port and sin6_port share their offset. */
-	return ntohs(((struct sockaddr_in *)&addr)->sin_port);
-}
-
-/* Closes a TCP socket with a reset: no TIME_WAIT keeps its port. */
-static void close_now(int fd)
-{
-	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
-	close(fd);
-}
-
 /*
  * Lets the kernel choose a local port for a new socket by @op, then closes
  * the socket.  Returns the port chosen, or -errno if the operation failed.
@@ -176,15 +155,15 @@ static int autobind(enum autobind_op op, int family, int listener)
 			     (struct sockaddr *)&addr, len) == 1 ? 0 : -1;
 		break;
 	}
-	ret = ret ? -errno : local_port(fd);
+	ret = ret ? -errno : kpr_local_port(fd);
 	if (ret > 0 && op_needs_listener(op)) {
 		int peer = accept(listener, NULL, NULL);
 
 		if (peer >= 0)
-			close_now(peer);
+			kpr_close_now(peer);
 	}
 	if (type == SOCK_STREAM)
-		close_now(fd);
+		kpr_close_now(fd);
 	else
 		close(fd);
 	return ret;
@@ -213,23 +192,6 @@ static int hold_port(enum autobind_op op, unsigned short port)
 		return -errno;
 	}
 	return fd;
-}
-
-/* Reads a sysctl into @buf; returns 0 or -errno. */
-static int read_sysctl(const char *path, char *buf, size_t size)
-{
-	ssize_t len;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	len = read(fd, buf, size - 1);
-	close(fd);
-	if (len < 0)
-		return -errno;
-	buf[len] = '\0';
-	return 0;
 }
 
 FIXTURE(autobind)
@@ -359,10 +321,10 @@ FIXTURE_SETUP(autobind)
 	self->listener = -1;
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
-	ASSERT_EQ(0, read_sysctl(PORT_RANGE_SYSCTL, self->saved_range,
-				 sizeof(self->saved_range)));
-	ASSERT_EQ(0, read_sysctl(RESERVED_PORTS_SYSCTL, self->saved_reserved,
-				 sizeof(self->saved_reserved)));
+	ASSERT_EQ(0, kpr_read_file(PORT_RANGE_SYSCTL, self->saved_range,
+				   sizeof(self->saved_range)));
+	ASSERT_EQ(0, kpr_read_file(RESERVED_PORTS_SYSCTL, self->saved_reserved,
+				   sizeof(self->saved_reserved)));
 	ASSERT_EQ(0, kpr_write_file(PORT_RANGE_SYSCTL, RANGE));
 	ASSERT_EQ(0, kpr_write_file(RESERVED_PORTS_SYSCTL, "30008"));
 
@@ -512,17 +474,17 @@ TEST(administrators_reserved_ports_are_left_as_written)
 
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
-	ASSERT_EQ(0, read_sysctl(RESERVED_PORTS_SYSCTL, saved, sizeof(saved)));
+	ASSERT_EQ(0, kpr_read_file(RESERVED_PORTS_SYSCTL, saved, sizeof(saved)));
 	ASSERT_EQ(0, kpr_write_file(RESERVED_PORTS_SYSCTL, "30008,40000-40010,50123"));
-	ASSERT_EQ(0, read_sysctl(RESERVED_PORTS_SYSCTL, written, sizeof(written)));
+	ASSERT_EQ(0, kpr_read_file(RESERVED_PORTS_SYSCTL, written, sizeof(written)));
 	EXPECT_STREQ("30008,40000-40010,50123\n", written);
 
 	ASSERT_EQ(0, kpr_write("clear\n30000-30007 <kernel>\n40005 <kernel>\n"));
-	ASSERT_EQ(0, read_sysctl(RESERVED_PORTS_SYSCTL, seen, sizeof(seen)));
+	ASSERT_EQ(0, kpr_read_file(RESERVED_PORTS_SYSCTL, seen, sizeof(seen)));
 	EXPECT_STREQ(written, seen);
 	ASSERT_EQ(0, kpr_write("delete 40005 <kernel>\n"));
 	ASSERT_EQ(0, kpr_write("clear\n"));
-	ASSERT_EQ(0, read_sysctl(RESERVED_PORTS_SYSCTL, seen, sizeof(seen)));
+	ASSERT_EQ(0, kpr_read_file(RESERVED_PORTS_SYSCTL, seen, sizeof(seen)));
 	EXPECT_STREQ(written, seen);
 	kpr_write_file(RESERVED_PORTS_SYSCTL, saved);
 }

@@ -100,15 +100,6 @@ static void measure_binds(const char *name, unsigned short port, int expect)
 	}
 }
 
-/* Closes a TCP socket with a reset: no TIME_WAIT keeps its port. */
-static void close_now(int fd)
-{
-	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
-	close(fd);
-}
-
 /*
  * Runs one socket()+connect()+close() loop to FAR_PORT on loopback, the kernel
  * choosing each local port; for TCP, a listener accepts and resets each
@@ -136,8 +127,8 @@ static long long connect_loop(int type, int listener)
 
 			if (peer < 0)
 				return -1;
-			close_now(peer);
-			close_now(fd);
+			kpr_close_now(peer);
+			kpr_close_now(fd);
 		} else {
 			close(fd);
 		}

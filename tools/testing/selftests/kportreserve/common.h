@@ -271,4 +271,51 @@ static inline int kpr_write_file(const char *path, const char *text)
 	return err;
 }
 
+/* Reads the file at @path, a sysctl for example, into @buf as a string. Returns 0 or -errno. */
+static inline int kpr_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	return 0;
+}
+
+/* Returns the local port of the IPv4 or IPv6 socket @fd, 0 while unbound or on error. */
+static inline unsigned short kpr_local_port(int fd)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len))
+		return 0;
+	/* sin_port and sin6_port share their offset. */
+	return ntohs(((struct sockaddr_in *)&addr)->sin_port);
+}
+
+/* Closes a TCP socket with a reset: no TIME_WAIT keeps its port. */
+static inline void kpr_close_now(int fd)
+{
+	struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+	close(fd);
+}
+
+/* Becomes the unprivileged user nobody (65534), as any local user is. Returns 0 or -errno. */
+static inline int kpr_become_nobody(void)
+{
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		return -errno;
+	return 0;
+}
+
 #endif /* _SELFTESTS_KPORTRESERVE_COMMON_H */

@@ -59,17 +59,6 @@ static int bindx(int fd, const struct addr_list *list)
 	       errno : 0;
 }
 
-/* Returns the local port of @fd, 0 while unbound. */
-static unsigned short local_port(int fd)
-{
-	struct sockaddr_in6 addr = {};
-	socklen_t len = sizeof(addr);
-
-	if (getsockname(fd, (struct sockaddr *)&addr, &len))
-		return 0;
-	return ntohs(addr.sin6_port);
-}
-
 FIXTURE(sctp)
 {
 	int fd;
@@ -123,7 +112,7 @@ TEST_F(sctp, bindx_of_free_port_in_both_families)
 	add_in4(&list, FREE_PORT);
 	add_in6(&list, FREE_PORT);
 	EXPECT_EQ(0, bindx(self->fd, &list));
-	EXPECT_EQ(FREE_PORT, local_port(self->fd));
+	EXPECT_EQ(FREE_PORT, kpr_local_port(self->fd));
 }
 
 TEST_F(sctp, bindx_of_reserved_port_is_denied)
@@ -133,7 +122,7 @@ TEST_F(sctp, bindx_of_reserved_port_is_denied)
 	add_in4(&list, KERNEL_PORT);
 	add_in6(&list, KERNEL_PORT);
 	EXPECT_EQ(EADDRINUSE, bindx(self->fd, &list));
-	EXPECT_EQ(0, local_port(self->fd));
+	EXPECT_EQ(0, kpr_local_port(self->fd));
 }
 
 TEST_F(sctp, reserved_second_address_fails_the_whole_call)
@@ -144,7 +133,7 @@ TEST_F(sctp, reserved_second_address_fails_the_whole_call)
 	add_in6(&list, KERNEL_PORT);
 	EXPECT_EQ(EADDRINUSE, bindx(self->fd, &list));
 	/* The first address was not bound either. */
-	EXPECT_EQ(0, local_port(self->fd));
+	EXPECT_EQ(0, kpr_local_port(self->fd));
 }
 
 TEST_F(sctp, owner_bindx_of_its_port)
@@ -154,7 +143,7 @@ TEST_F(sctp, owner_bindx_of_its_port)
 	add_in4(&list, OWN_PORT);
 	add_in6(&list, OWN_PORT);
 	EXPECT_EQ(0, bindx(self->fd, &list));
-	EXPECT_EQ(OWN_PORT, local_port(self->fd));
+	EXPECT_EQ(OWN_PORT, kpr_local_port(self->fd));
 }
 
 TEST_F(sctp, port_zero_on_a_bound_socket_keeps_its_port)
@@ -169,7 +158,7 @@ TEST_F(sctp, port_zero_on_a_bound_socket_keeps_its_port)
 	ASSERT_EQ(0, bind(self->fd, (struct sockaddr *)&addr, sizeof(addr)));
 	add_in6(&zero, 0);
 	EXPECT_EQ(0, bindx(self->fd, &zero));
-	EXPECT_EQ(FREE_PORT, local_port(self->fd));
+	EXPECT_EQ(FREE_PORT, kpr_local_port(self->fd));
 	/* A reserved port is refused before the stack looks at it. */
 	add_in6(&reserved, KERNEL_PORT);
 	EXPECT_EQ(EADDRINUSE, bindx(self->fd, &reserved));
@@ -183,7 +172,7 @@ TEST_F(sctp, malformed_list_is_refused_by_the_stack)
 	add_in6(&list, FREE_PORT);
 	list.len -= 1;
 	EXPECT_EQ(EINVAL, bindx(self->fd, &list));
-	EXPECT_EQ(0, local_port(self->fd));
+	EXPECT_EQ(0, kpr_local_port(self->fd));
 }
 
 TEST_F(sctp, unprivileged_user_is_denied)
@@ -196,8 +185,7 @@ TEST_F(sctp, unprivileged_user_is_denied)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
-		    setresuid(65534, 65534, 65534))
+		if (kpr_become_nobody())
 			_exit(100);
 		_exit(bindx(self->fd, &list));
 	}

@@ -32,22 +32,6 @@ FIXTURE(sunrpc)
 	int mountd;
 };
 
-/* Reads a short sysctl into @buf; returns 0 or -1. */
-static int read_small(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t len;
-
-	if (fd < 0)
-		return -1;
-	len = read(fd, buf, size - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	return 0;
-}
-
 FIXTURE_SETUP(sunrpc)
 {
 	struct sockaddr_in addr = {
@@ -60,8 +44,8 @@ FIXTURE_SETUP(sunrpc)
 	self->mountd = -1;
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
-	if (read_small(MIN_RESVPORT_SYSCTL, self->saved_min, sizeof(self->saved_min)) ||
-	    read_small(MAX_RESVPORT_SYSCTL, self->saved_max, sizeof(self->saved_max)))
+	if (kpr_read_file(MIN_RESVPORT_SYSCTL, self->saved_min, sizeof(self->saved_min)) ||
+	    kpr_read_file(MAX_RESVPORT_SYSCTL, self->saved_max, sizeof(self->saved_max)))
 		SKIP(return, "no SUNRPC in this kernel");
 	/* Lower the maximum first: the kernel keeps min <= max at each write. */
 	ASSERT_EQ(0, kpr_write_file(MAX_RESVPORT_SYSCTL, RESV_HIGH));

@@ -151,27 +151,39 @@ impl Sock<'_> {
     }
 }
 
-/// Returns the port and transport a `bind(2)` of `addr` on `sk` asks for, if KPortReserve
-/// guards them; `None` for another family, protocol or namespace, for port 0 (an automatic
-/// choice) and for addresses the stack refuses anyway.
-fn bind_request(sk: Sock<'_>, addr: &[u8]) -> Option<(u16, Transport)> {
-    let (port, transport) = match sk.family() {
-        family @ (bindings::AF_INET | bindings::AF_INET6) => {
+/// Returns the port and transport a `bind(2)` of `addr` on `sk` asks for, if the port is
+/// reserved and KPortReserve guards it; `None` for an unreserved port, another family,
+/// protocol or namespace, for port 0 (an automatic choice) and for addresses the stack
+/// refuses anyway.
+///
+/// Most binds are to unreserved ports: the port is read first, as leniently as any socket
+/// of the family takes it, and the bitmap tested, so that such a bind pays one bit test and
+/// nothing else; the socket's protocol and namespace are looked at for reserved ports only.
+fn reserved_bind_request(sk: Sock<'_>, addr: &[u8]) -> Option<(u16, Transport)> {
+    let family = sk.family();
+    let port = match family {
+        bindings::AF_INET => sockaddr::inet_port(addr, InetFamilies::V4)?,
+        bindings::AF_INET6 => sockaddr::inet_port(addr, InetFamilies::V6AndV4)?,
+        bindings::AF_SMC => sockaddr::inet_port(addr, InetFamilies::Any)?,
+        bindings::AF_RXRPC => sockaddr::rxrpc_port(addr)?,
+        _ => return None,
+    };
+    if !policy::is_reserved(port) {
+        return None;
+    }
+    let transport = match family {
+        bindings::AF_INET | bindings::AF_INET6 => {
             let (sk_type, protocol) = sk.type_and_protocol();
             let transport = inet_transport(sk_type, protocol)?;
-            let families = match (family, transport) {
-                (bindings::AF_INET, _) => InetFamilies::V4,
-                (_, Transport::Sctp) => InetFamilies::V6AndV4,
-                _ => InetFamilies::V6,
-            };
-            (sockaddr::inet_port(addr, families)?, transport)
+            // Of the IPv6 sockets, only SCTP's take IPv4 addresses too.
+            let ipv6_only = family == bindings::AF_INET6 && transport != Transport::Sctp;
+            if ipv6_only && sockaddr::inet_port(addr, InetFamilies::V6).is_none() {
+                return None;
+            }
+            transport
         }
-        bindings::AF_SMC => (
-            sockaddr::inet_port(addr, InetFamilies::Any)?,
-            Transport::Smc,
-        ),
-        bindings::AF_RXRPC => (sockaddr::rxrpc_port(addr)?, Transport::Rxrpc),
-        _ => return None,
+        bindings::AF_SMC => Transport::Smc,
+        _ => Transport::Rxrpc,
     };
     sk.in_initial_netns().then_some((port, transport))
 }
@@ -222,7 +234,7 @@ pub(crate) unsafe extern "C" fn hook_socket_bind(
     };
     // SAFETY: The framework passes `addrlen` bytes at `address`, a kernel copy.
     let addr = unsafe { address_bytes(address, addrlen) };
-    match bind_request(sk, addr) {
+    match reserved_bind_request(sk, addr) {
         Some((port, transport)) => decide("bind", transport, port),
         None => 0,
     }

@@ -302,6 +302,15 @@ pub(crate) unsafe extern "C" fn hook_sk_port_reserved(
     c_int::from(in_initial_netns && policy::is_reserved(port))
 }
 
+kernel::lsm_hooks! {
+    /// The socket hooks, registered at init.
+    pub(crate) static HOOKS = [
+        socket_bind: hook_socket_bind,
+        sctp_bind_connect: hook_sctp_bind_connect,
+        sk_port_reserved: hook_sk_port_reserved,
+    ];
+}
+
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
 #[kunit_tests(kportreserve_net)]
 mod tests {

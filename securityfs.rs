@@ -5,24 +5,20 @@
 //! `policy` (0600, `CAP_MAC_ADMIN` in the initial user namespace) reads back the policy in
 //! force and takes policy lines. Each `write(2)` is one transaction over its complete lines;
 //! a line split across writes, as `cat` splits a large file, is kept until its newline
-//! arrives, and a last line without one is applied when the file is closed.
+//! arrives, and a last line without one is applied when the file is closed: `close(2)`
+//! returns its error.
 
-use core::ptr;
 use kernel::{
-    bindings,
-    error::from_err_ptr,
-    ffi::{
-        c_char,
-        c_int,
-        c_void, //
+    capability::{self, CAP_MAC_ADMIN},
+    fs::{
+        file::{flags, Offset},
+        File,
     },
-    fs::file::Offset,
+    pr_warn_ratelimited,
     prelude::*,
+    securityfs::{Dentry, SecurityFile},
     sync::GlobalLockedBy,
-    uaccess::{
-        UserPtr,
-        UserSlice, //
-    },
+    uaccess::{UserSliceReader, UserSliceWriter},
 };
 
 use crate::policy::{
@@ -34,9 +30,6 @@ use crate::policy::{
 
 /// Largest single `write(2)` accepted, in bytes; larger policies need several writes.
 pub(crate) const MAX_WRITE_LEN: usize = 4 << 20;
-
-/// `CAP_MAC_ADMIN`, which changing a MAC policy needs.
-const CAP_MAC_ADMIN: c_int = bindings::CAP_MAC_ADMIN as c_int;
 
 /// Text written after the last newline so far.
 #[derive(Default)]
@@ -62,13 +55,10 @@ fn is_blank(text: &[u8]) -> bool {
 
 /// Logs why policy text was refused, rate-limited.
 fn report(rejection: &Rejection) {
-    if !crate::report::printk_ratelimit() {
-        return;
-    }
     if rejection.line == 0 {
-        pr_warn!("policy rejected: {}\n", rejection.reason);
+        pr_warn_ratelimited!("policy rejected: {}\n", rejection.reason);
     } else {
-        pr_warn!(
+        pr_warn_ratelimited!(
             "policy rejected: line {}: {}\n",
             rejection.line,
             rejection.reason
@@ -130,171 +120,98 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     Ok(())
 }
 
-/// `open()`: checks the caller's privilege and renders the policy for reading.
-///
-/// # Safety
-///
-/// Called by the VFS with a live file being opened.
-unsafe extern "C" fn policy_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-    // SAFETY: `init_user_ns` lives forever; the check uses the current (opening) task.
-    if !unsafe { bindings::ns_capable(&raw mut bindings::init_user_ns, CAP_MAC_ADMIN) } {
-        return EPERM.to_errno();
-    }
-    // Render only for readers: `echo rule > policy` should not copy a large policy.
-    // SAFETY: `file` is live; `f_flags` is set before `open()` is called.
-    let write_only = unsafe { (*file).f_flags } & bindings::O_ACCMODE == bindings::O_WRONLY;
-    let text = match policy::current().filter(|_| !write_only) {
-        None => Ok(KVVec::new()),
-        Some(snapshot) => snapshot.render(),
-    };
-    let open = text.map_err(Error::from).and_then(|text| {
-        Ok(KBox::new(
-            OpenPolicy {
-                text,
-                pending: GlobalLockedBy::new(Pending {
-                    partial: KVVec::new(),
-                    line: 1,
-                }),
-            },
-            GFP_KERNEL,
-        )?)
-    });
-    match open {
-        Ok(open) => {
-            // SAFETY: `file` is live and `private_data` is ours until `release()`.
-            unsafe { (*file).private_data = KBox::into_raw(open).cast() };
-            0
+/// The `policy` file.
+struct PolicyFile;
+
+#[vtable]
+impl SecurityFile for PolicyFile {
+    type Ptr = KBox<OpenPolicy>;
+
+    /// Checks the caller's privilege and renders the policy for reading.
+    fn open(file: &File) -> Result<KBox<OpenPolicy>> {
+        if !capability::capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
         }
-        Err(err) => err.to_errno(),
+        // Render only for readers: `echo rule > policy` should not copy a large policy.
+        let write_only = file.flags() & flags::O_ACCMODE == flags::O_WRONLY;
+        let text = match policy::current().filter(|_| !write_only) {
+            None => KVVec::new(),
+            Some(snapshot) => snapshot.render()?,
+        };
+        let pending = GlobalLockedBy::new(Pending {
+            partial: KVVec::new(),
+            line: 1,
+        });
+        Ok(KBox::new(OpenPolicy { text, pending }, GFP_KERNEL)?)
+    }
+
+    /// The policy as it was at open, in canonical form.
+    fn read(
+        open: &OpenPolicy,
+        _file: &File,
+        writer: &mut UserSliceWriter,
+        offset: &mut Offset,
+    ) -> Result<usize> {
+        writer.write_slice_file(&open.text, offset)
+    }
+
+    /// Applies the complete lines written, as one transaction.
+    fn write(
+        open: &OpenPolicy,
+        file: &File,
+        reader: UserSliceReader,
+        _offset: &mut Offset,
+    ) -> Result<usize> {
+        // The opener's privilege, not the writer's: a privileged opener cannot be tricked
+        // into writing by an unprivileged process it passes the file to, nor the other way
+        // round.
+        if !file.opener_capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
+        }
+        let count = reader.len();
+        if count > MAX_WRITE_LEN {
+            return Err(E2BIG);
+        }
+        let mut data = KVVec::new();
+        reader.read_all(&mut data, GFP_KERNEL)?;
+        apply_text(&open.pending, &data, false)?;
+        Ok(count)
+    }
+
+    /// At each `close(2)`: applies a last line written without its newline, and returns its
+    /// error, so that `echo -n bad > policy` fails. A refused line is dropped.
+    fn flush(open: &OpenPolicy, _file: &File) -> Result {
+        let result = apply_text(&open.pending, &[], true);
+        if result.is_err() {
+            discard_pending(&open.pending);
+        }
+        result
+    }
+
+    /// The last reference is gone: whatever is left was refused or is blank.
+    fn release(open: KBox<OpenPolicy>, _file: &File) {
+        // Every `close()` flushed; a file never closed by a descriptor (its last reference
+        // dropped otherwise) still gets its last line applied, with the error logged.
+        let _ = apply_text(&open.pending, &[], true);
     }
 }
 
-/// Returns the state `policy_open()` attached to `file`.
-///
-/// # Safety
-///
-/// `file` must be a live file of `policy`, opened successfully and not yet released.
-unsafe fn open_policy<'a>(file: *mut bindings::file) -> &'a OpenPolicy {
-    // SAFETY: By the contract, `private_data` is the `KBox` leaked by `policy_open()`, freed
-    // only by `policy_release()`, after every read and write of the file.
-    unsafe { &*(*file).private_data.cast::<OpenPolicy>() }
+/// Forgets the text written after the last newline.
+fn discard_pending(pending: &GlobalLockedBy<Pending, WRITER>) {
+    let mut writer = WRITER.lock();
+    let pending = pending.as_mut(&mut writer);
+    pending.partial = KVVec::new();
 }
-
-/// `read()`: the policy as it was at open, in canonical form.
-///
-/// # Safety
-///
-/// Called by the VFS with a live, open file and a user buffer of `count` bytes.
-unsafe extern "C" fn policy_read(
-    file: *mut bindings::file,
-    buf: *mut c_char,
-    count: usize,
-    ppos: *mut bindings::loff_t,
-) -> isize {
-    // SAFETY: The VFS only reads files that `policy_open()` opened.
-    let open = unsafe { open_policy(file) };
-    let mut writer = UserSlice::new(UserPtr::from_ptr(buf.cast::<c_void>()), count).writer();
-    // SAFETY: `ppos` is valid for the duration of the call.
-    let offset: &mut Offset = unsafe { &mut *ppos };
-    match writer.write_slice_file(&open.text, offset) {
-        Ok(read) => read as isize,
-        Err(err) => err.to_errno() as isize,
-    }
-}
-
-/// `write()`: applies the complete lines written, as one transaction.
-///
-/// # Safety
-///
-/// Called by the VFS with a live, open file and a user buffer of `count` bytes.
-unsafe extern "C" fn policy_write(
-    file: *mut bindings::file,
-    buf: *const c_char,
-    count: usize,
-    _ppos: *mut bindings::loff_t,
-) -> isize {
-    // The opener's credentials, not the writer's: a privileged opener cannot be tricked into
-    // writing by an unprivileged process it passes the file to, nor the other way round.
-    // SAFETY: `file` is live; `init_user_ns` lives forever.
-    if !unsafe { bindings::file_ns_capable(file, &raw mut bindings::init_user_ns, CAP_MAC_ADMIN) } {
-        return EPERM.to_errno() as isize;
-    }
-    if count > MAX_WRITE_LEN {
-        return E2BIG.to_errno() as isize;
-    }
-    // SAFETY: The VFS only writes files that `policy_open()` opened.
-    let open = unsafe { open_policy(file) };
-    let mut data = KVVec::new();
-    let user = UserSlice::new(UserPtr::from_ptr(buf.cast_mut().cast::<c_void>()), count);
-    let result = user
-        .read_all(&mut data, GFP_KERNEL)
-        .and_then(|()| apply_text(&open.pending, &data, false));
-    match result {
-        Ok(()) => count as isize,
-        Err(err) => err.to_errno() as isize,
-    }
-}
-
-/// `release()`: applies a last line written without its newline, and frees the state.
-///
-/// # Safety
-///
-/// Called by the VFS once, when the last reference to an opened file goes.
-unsafe extern "C" fn policy_release(
-    _inode: *mut bindings::inode,
-    file: *mut bindings::file,
-) -> c_int {
-    // SAFETY: `private_data` is the `KBox` leaked by `policy_open()`; this is its last use.
-    let open = unsafe { KBox::from_raw((*file).private_data.cast::<OpenPolicy>()) };
-    // The error cannot reach the writer any more; `apply_text()` has logged it.
-    let _ = apply_text(&open.pending, &[], true);
-    0
-}
-
-/// The file operations of `policy`.
-static POLICY_FOPS: crate::AssertSync<bindings::file_operations> =
-    crate::AssertSync(bindings::file_operations {
-        open: Some(policy_open),
-        read: Some(policy_read),
-        write: Some(policy_write),
-        release: Some(policy_release),
-        ..pin_init::zeroed()
-    });
 
 /// Creates `/sys/kernel/security/kportreserve/policy`; the LSM's `initcall_fs`.
-///
-/// # Safety
-///
-/// Called once by the LSM framework, after securityfs is set up.
-#[link_section = ".init.text"]
-pub(crate) unsafe extern "C" fn init() -> c_int {
-    // SAFETY: Creating a directory at the root of securityfs with a static name.
-    let dir =
-        unsafe { bindings::securityfs_create_dir(c"kportreserve".as_char_ptr(), ptr::null_mut()) };
-    let dir = match from_err_ptr(dir) {
-        Ok(dir) => dir,
-        Err(err) => {
-            pr_err!("cannot create the securityfs directory: {:?}\n", err);
-            return err.to_errno();
-        }
-    };
-    // SAFETY: `dir` was just created; the name and the operations are static.
-    let file = unsafe {
-        bindings::securityfs_create_file(
-            c"policy".as_char_ptr(),
-            0o600,
-            dir,
-            ptr::null_mut(),
-            &POLICY_FOPS.0,
-        )
-    };
-    if let Err(err) = from_err_ptr(file) {
-        pr_err!("cannot create the policy file: {:?}\n", err);
-        // SAFETY: `dir` is ours and holds nothing else.
-        unsafe { bindings::securityfs_remove(dir) };
-        return err.to_errno();
-    }
-    0
+pub(crate) fn init() -> Result {
+    let dir = Dentry::create_dir(c"kportreserve", None)
+        .inspect_err(|err| pr_err!("cannot create the securityfs directory: {:?}\n", err))?;
+    dir.create_file::<PolicyFile>(c"policy", 0o600)
+        .inspect_err(|err| pr_err!("cannot create the policy file: {:?}\n", err))?
+        .keep();
+    dir.keep();
+    Ok(())
 }
 
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]

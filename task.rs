@@ -19,68 +19,79 @@ use core::ptr::{self, NonNull};
 use kernel::{
     bindings,
     fs::File,
+    lsm::Blobs,
+    prelude::*,
     sync::aref::ARef,
-    task::Task, //
+    task::Task,
+    types::Opaque, //
 };
 
-/// The size of the task blob, which the LSM framework then turns into its offset.
+/// The task's part of its security blob: the file it executed.
 ///
 /// # Invariants
 ///
-/// After LSM initialisation, `lbs_task` is the offset of a pointer-aligned
-/// `*mut bindings::file` in every task's `security` blob, null or owning one reference to a
-/// file; it is written only by the LSM framework before init.
-pub(crate) static mut BLOB_SIZES: bindings::lsm_blob_sizes = bindings::lsm_blob_sizes {
-    lbs_task: core::mem::size_of::<*mut bindings::file>() as u32,
-    ..pin_init::zeroed()
-};
+/// Null, or owns one reference to a file. Written only by the task itself (at exec), by its
+/// creator before it runs, and by whoever frees it; read only by the task itself.
+#[repr(transparent)]
+#[derive(Zeroable)]
+pub(crate) struct ExeSlot(Opaque<*mut bindings::file>);
 
-/// Returns the executed-file slot in the blob of `task`.
-///
-/// # Safety
-///
-/// `task` must point to a live task whose blob was allocated by the LSM framework. Only the
-/// task itself, its creator before it runs, and whoever frees it may write the slot.
-unsafe fn slot(task: *mut bindings::task_struct) -> *mut *mut bindings::file {
-    // SAFETY: `BLOB_SIZES` is only written by the LSM framework during its init, before
-    // any task hook can run, so this read does not race.
-    let offset = unsafe { BLOB_SIZES.lbs_task } as usize;
-    // SAFETY: `task` is live; by the invariant of `BLOB_SIZES` the blob holds the slot at
-    // `offset`, aligned for a pointer (the framework aligns every offset so).
-    unsafe { (*task).security.cast::<u8>().add(offset).cast() }
+// SAFETY: By the type invariant, a slot is read and written by one task at a time: the task
+// itself, or a task that owns it while it does not run.
+unsafe impl Sync for ExeSlot {}
+
+impl ExeSlot {
+    /// Takes the reference out of the slot, leaving it empty.
+    ///
+    /// # Safety
+    ///
+    /// The caller must be allowed to write the slot (see the type invariant).
+    unsafe fn take(&self) -> Option<ARef<File>> {
+        // SAFETY: The caller may write the slot.
+        let file = unsafe { self.0.get().replace(ptr::null_mut()) };
+        // SAFETY: A non-null slot owns one reference to a file (type invariant); `File` is a
+        // transparent wrapper of `struct file`.
+        NonNull::new(file).map(|file| unsafe { ARef::from_raw(file.cast::<File>()) })
+    }
+
+    /// Stores `file`'s reference into the empty slot.
+    ///
+    /// # Safety
+    ///
+    /// The slot must be empty, and the caller allowed to write it (see the type invariant).
+    unsafe fn put(&self, file: Option<ARef<File>>) {
+        let raw = file.map_or(ptr::null_mut(), |file| ARef::into_raw(file).as_ptr().cast());
+        // INVARIANT: The slot now owns the reference `file` held.
+        // SAFETY: The caller may write the slot.
+        unsafe { self.0.get().write(raw) };
+    }
 }
 
-/// Takes the reference out of `slot`, leaving it empty.
-///
-/// # Safety
-///
-/// `slot` must be a slot returned by [`slot()`] that the caller may write.
-unsafe fn take(slot: *mut *mut bindings::file) -> Option<ARef<File>> {
-    // SAFETY: The caller may write the slot.
-    let file = unsafe { slot.replace(ptr::null_mut()) };
-    // SAFETY: A non-null slot owns one reference to a file (invariant of `BLOB_SIZES`);
-    // `File` is a transparent wrapper of `struct file`.
-    NonNull::new(file).map(|file| unsafe { ARef::from_raw(file.cast::<File>()) })
-}
+/// KPortReserve's part of the framework's blobs: an [`ExeSlot`] in each task.
+pub(crate) static BLOBS: Blobs<ExeSlot> = Blobs::new();
 
-/// Stores `file`'s reference into the empty `slot`.
+/// The slot of `task`, for a hook the framework calls with it.
 ///
 /// # Safety
 ///
-/// `slot` must be an empty slot returned by [`slot()`] that the caller may write.
-unsafe fn put(slot: *mut *mut bindings::file, file: Option<ARef<File>>) {
-    let raw = file.map_or(ptr::null_mut(), |file| ARef::into_raw(file).as_ptr().cast());
-    // INVARIANT: The slot now owns the reference `file` held.
-    // SAFETY: The caller may write the slot.
-    unsafe { slot.write(raw) };
+/// `task` must point to a live task.
+unsafe fn slot_of<'a>(task: *mut bindings::task_struct) -> Option<&'a ExeSlot> {
+    // SAFETY: `task` is live for `'a` by the contract; `Task` is a transparent wrapper of
+    // `struct task_struct`.
+    BLOBS.task(unsafe { &*task.cast::<Task>() })
 }
 
 /// The file the current task executed, borrowed for as long as the caller runs on it.
 ///
-/// `None` for tasks that never executed a file since boot (kernel threads).
+/// `None` for tasks that never executed a file since boot (kernel threads), or if
+/// KPortReserve is not enabled.
 pub(crate) fn with_current_exe<R>(f: impl FnOnce(Option<&File>) -> R) -> R {
-    // SAFETY: The current task is live, and only it replaces its own slot (at exec).
-    let file = unsafe { *slot(Task::current_raw()) };
+    let current = current!();
+    let Some(slot) = BLOBS.task(current) else {
+        return f(None);
+    };
+    // SAFETY: The current task may read its own slot (type invariant of `ExeSlot`).
+    let file = unsafe { *slot.0.get() };
     if file.is_null() {
         return f(None);
     }
@@ -95,13 +106,16 @@ pub(crate) fn with_current_exe<R>(f: impl FnOnce(Option<&File>) -> R) -> R {
 ///
 /// Called by the LSM framework for a task the current task is creating, with its blob
 /// allocated and zeroed, before the task runs.
-pub(crate) unsafe extern "C" fn hook_task_alloc(
+unsafe extern "C" fn hook_task_alloc(
     task: *mut bindings::task_struct,
     _clone_flags: u64,
 ) -> kernel::ffi::c_int {
     let file = with_current_exe(|file| file.map(ARef::from));
-    // SAFETY: `task` does not run yet: its creator may write its empty slot.
-    unsafe { put(slot(task), file) };
+    // SAFETY: `task` is live; it does not run yet, so its creator may write its empty slot.
+    if let Some(slot) = unsafe { slot_of(task) } {
+        // SAFETY: As above.
+        unsafe { slot.put(file) };
+    }
     0
 }
 
@@ -112,9 +126,12 @@ pub(crate) unsafe extern "C" fn hook_task_alloc(
 /// # Safety
 ///
 /// Called by the LSM framework once for a task being freed, or whose creation failed.
-pub(crate) unsafe extern "C" fn hook_task_free(task: *mut bindings::task_struct) {
-    // SAFETY: Nobody else uses the task any more.
-    drop(unsafe { take(slot(task)) });
+unsafe extern "C" fn hook_task_free(task: *mut bindings::task_struct) {
+    // SAFETY: The task is live until this returns, and nobody else uses it any more.
+    if let Some(slot) = unsafe { slot_of(task) } {
+        // SAFETY: As above.
+        drop(unsafe { slot.take() });
+    }
 }
 
 /// The `bprm_committed_creds` hook: the current task now runs the file `bprm` executes.
@@ -123,21 +140,32 @@ pub(crate) unsafe extern "C" fn hook_task_free(task: *mut bindings::task_struct)
 ///
 /// Called by the LSM framework after the point of no return of the current task's exec,
 /// with the live `bprm` of that exec.
-pub(crate) unsafe extern "C" fn hook_bprm_committed_creds(bprm: *const bindings::linux_binprm) {
+unsafe extern "C" fn hook_bprm_committed_creds(bprm: *const bindings::linux_binprm) {
     // SAFETY: `bprm` is live by the contract; `file` is the file being executed (for a
     // script, its interpreter), or null.
     let file = unsafe { (*bprm).file };
+    let current = current!();
+    let Some(slot) = BLOBS.task(current) else {
+        return;
+    };
     if file.is_null() {
         return;
     }
     // SAFETY: `bprm` holds a reference to `file` for the duration of this call; the file
     // was opened by the kernel for exec and is in no file descriptor table.
     let file: ARef<File> = unsafe { File::from_raw_file(file) }.into();
-    // SAFETY: The current task is live and writes its own slot.
-    let slot = unsafe { slot(Task::current_raw()) };
-    // SAFETY: As above; after `take()` the slot is empty.
-    let old = unsafe { take(slot) };
+    // SAFETY: The current task writes its own slot; after `take()` it is empty.
+    let old = unsafe { slot.take() };
     // SAFETY: As above.
-    unsafe { put(slot, Some(file)) };
+    unsafe { slot.put(Some(file)) };
     drop(old);
+}
+
+kernel::lsm_hooks! {
+    /// The task and exec hooks, registered at init.
+    pub(crate) static HOOKS = [
+        task_alloc: hook_task_alloc,
+        task_free: hook_task_free,
+        bprm_committed_creds: hook_bprm_committed_creds,
+    ];
 }

@@ -11,7 +11,10 @@ import re
 import sys
 
 KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockaddr",
-                "kportreserve_securityfs"}
+                "kportreserve_securityfs",
+                # The rust/kernel abstractions the LSM is built on.
+                "rust_kernel_ratelimit", "rust_kernel_lsm", "rust_kernel_path",
+                "rust_kernel_securityfs"}
 SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test",
              "sunrpc_test"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"

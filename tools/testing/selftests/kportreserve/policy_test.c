@@ -4,7 +4,8 @@
  *
  * Who may read and write /sys/kernel/security/kportreserve/policy, the
  * canonical text it reads back, and the transactions writes make: all or
- * nothing, lines split across writes, large policies.
+ * nothing, lines split across writes, errors returned by close(), large
+ * policies.
  */
 
 #include "common.h"
@@ -148,6 +149,32 @@ TEST_F(policy, lines_split_across_writes)
 	EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n");
 	ASSERT_EQ(0, close(fd));
 	EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n30002 /last/without/newline\n");
+}
+
+TEST_F(policy, close_returns_the_error_of_a_last_line)
+{
+	int fd, dup_fd;
+
+	ASSERT_EQ(0, kpr_write("40000 /kept\n"));
+	fd = open(KPR_POLICY, O_WRONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(3, write(fd, "bad", 3));
+	/* As `echo -n bad > policy`: close() is where the writer learns. */
+	errno = 0;
+	EXPECT_EQ(-1, close(fd));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_POLICY("40000 /kept\n");
+
+	/* Each close() of a descriptor applies what is pending, once. */
+	fd = open(KPR_POLICY, O_WRONLY);
+	ASSERT_LE(0, fd);
+	dup_fd = dup(fd);
+	ASSERT_LE(0, dup_fd);
+	ASSERT_EQ(14, write(fd, "40001 /applied", 14));
+	EXPECT_EQ(0, close(dup_fd));
+	EXPECT_POLICY("40000 /kept\n40001 /applied\n");
+	EXPECT_EQ(0, close(fd));
+	EXPECT_POLICY("40000 /kept\n40001 /applied\n");
 }
 
 TEST_F(policy, one_mebibyte_policy_loads_like_cat)

@@ -20,7 +20,7 @@
 
 use kernel::fs::{path::LOOKUP_FOLLOW, OwnedPath};
 
-use crate::{policy::ProgramPath, task};
+use crate::{rule::ProgramPath, task};
 
 /// Returns whether the current task executed the file at `path` in the initial mount
 /// namespace, as that path resolves now (following symbolic links, as `execve()` does).

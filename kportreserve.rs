@@ -16,10 +16,14 @@
 
 use kernel::{bindings, prelude::*};
 
+mod grammar;
 mod identity;
+mod limits;
 mod net;
 mod policy;
 mod report;
+mod rule;
+mod ruleset;
 mod securityfs;
 mod sockaddr;
 mod task;

@@ -22,6 +22,8 @@
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{bindings, ffi::c_int, prelude::*};
 
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+use crate::grammar;
 use crate::{identity, policy, report, sockaddr, sockaddr::InetFamilies};
 
 /// The errno of a denied bind.
@@ -375,7 +377,7 @@ mod tests {
     fn load(text: &str) -> Result {
         // SAFETY: KUnit runs after LSM init, one test at a time.
         unsafe { policy::init() };
-        let lines = policy::parse(text.as_bytes(), 1).map_err(|r| r.error)?;
+        let lines = grammar::parse(text.as_bytes(), 1).map_err(|r| r.error)?;
         let mut writer = policy::WRITER.lock();
         let retired = policy::update(&mut writer, &lines).map_err(|r| r.error)?;
         drop(writer);

@@ -21,15 +21,20 @@ use kernel::{
     uaccess::{UserSliceReader, UserSliceWriter},
 };
 
-use crate::policy::{
-    self,
-    Rejection,
-    MAX_LINE_LEN,
-    WRITER, //
+use crate::{
+    grammar::{
+        self,
+        Rejection, //
+    },
+    limits::{
+        MAX_LINE_LEN,
+        MAX_WRITE_LEN, //
+    },
+    policy::{
+        self,
+        WRITER, //
+    },
 };
-
-/// Largest single `write(2)` accepted, in bytes; larger policies need several writes.
-pub(crate) const MAX_WRITE_LEN: usize = 4 << 20;
 
 /// Text written after the last newline so far.
 #[derive(Default)]
@@ -103,7 +108,7 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     let retired = if is_blank(complete) {
         None
     } else {
-        let outcome = policy::parse(complete, first_line)
+        let outcome = grammar::parse(complete, first_line)
             .and_then(|lines| policy::update(&mut writer, &lines));
         Some(
             outcome

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! A rule and its parts: the ports it reserves and the program it reserves them for, each
+//! with its one canonical spelling, parsed from and rendered to policy text.
+
+use core::cmp::Ordering;
+use kernel::{alloc::AllocError, prelude::*, sync::Arc};
+
+use crate::limits::MAX_PATH_LEN;
+
+/// The name that reserves a port for in-kernel sockets only.
+const KERNEL_NAME: &[u8] = b"<kernel>";
+
+/// An inclusive range of port numbers.
+///
+/// # Invariants
+///
+/// `1 <= low <= high`: port 0 asks the kernel to pick a port and is never reserved.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) struct PortRange {
+    pub(crate) low: u16,
+    pub(crate) high: u16,
+}
+
+impl PortRange {
+    /// Parses `PORT` or `LOW-HIGH`, in canonical decimal: no sign, no leading zero, no 0.
+    pub(crate) fn parse(text: &[u8]) -> Option<Self> {
+        let (low, high) = match text.iter().position(|&c| c == b'-') {
+            Some(dash) => (
+                parse_port(text.get(..dash)?)?,
+                parse_port(text.get(dash + 1..)?)?,
+            ),
+            None => {
+                let port = parse_port(text)?;
+                (port, port)
+            }
+        };
+        if low > high {
+            return None;
+        }
+        // INVARIANT: `parse_port` never returns 0 and `low <= high` was just checked.
+        Some(Self { low, high })
+    }
+
+    /// The number of ports in the range.
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.high - self.low) + 1
+    }
+}
+
+/// Parses a port number in canonical decimal: 1 to 65535, no sign and no leading zero.
+///
+/// `010` is refused rather than read as 10 (or as octal 8, as `kstrtou16()` with base 0 would),
+/// and `+80` rather than accepted: a policy has one spelling for each port.
+fn parse_port(text: &[u8]) -> Option<u16> {
+    match text.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut value: u32 = 0;
+    for &c in text {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u32::from(c - b'0');
+        if value > u32::from(u16::MAX) {
+            return None;
+        }
+    }
+    u16::try_from(value).ok()
+}
+
+/// Who may bind a reserved port.
+#[derive(PartialEq, Eq, Debug)]
+pub(crate) enum Program {
+    /// No user-space program: only in-kernel sockets, which bind through `kernel_bind()`.
+    Kernel,
+    /// The program executed from this absolute path, as resolved when the bind happens.
+    Path(ProgramPath),
+}
+
+impl Program {
+    /// Parses `<kernel>` or an escaped absolute path.
+    pub(crate) fn parse(text: &[u8]) -> core::result::Result<Self, &'static str> {
+        if text == KERNEL_NAME {
+            return Ok(Program::Kernel);
+        }
+        ProgramPath::parse(text).map(Program::Path)
+    }
+
+    pub(crate) fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Program::Kernel, Program::Kernel) => Ordering::Equal,
+            (Program::Kernel, Program::Path(_)) => Ordering::Less,
+            (Program::Path(_), Program::Kernel) => Ordering::Greater,
+            (Program::Path(a), Program::Path(b)) => a.as_bytes().cmp(b.as_bytes()),
+        }
+    }
+
+    pub(crate) fn render(&self, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+        match self {
+            Program::Kernel => out.extend_from_slice(KERNEL_NAME, GFP_KERNEL),
+            Program::Path(path) => path.render(out),
+        }
+    }
+}
+
+/// An absolute, normalised path to a program, stored NUL-terminated for the VFS.
+///
+/// # Invariants
+///
+/// `bytes` ends with its only NUL; before it is an absolute path of 1 to [`MAX_PATH_LEN`]
+/// bytes with no empty, `.` or `..` component.
+#[derive(PartialEq, Eq, Debug)]
+pub(crate) struct ProgramPath {
+    bytes: KVec<u8>,
+}
+
+impl ProgramPath {
+    /// Unescapes and validates a path written in the policy.
+    ///
+    /// `\\` is a backslash and `\ooo` (three octal digits) is a byte that must be escaped:
+    /// a space or other byte up to 0x20, or a byte from 0x7f up. Other escapes, and escapes
+    /// of bytes that need none, are refused so that each path has exactly one spelling.
+    pub(crate) fn parse(text: &[u8]) -> core::result::Result<Self, &'static str> {
+        if text.first() != Some(&b'/') {
+            return Err("program must be an absolute path or <kernel>");
+        }
+        let mut bytes =
+            KVec::with_capacity(text.len() + 1, GFP_KERNEL).map_err(|_| "out of memory")?;
+        let mut rest = text;
+        while let Some((&c, tail)) = rest.split_first() {
+            rest = tail;
+            let byte = if c != b'\\' {
+                if needs_escape(c) {
+                    return Err("unescaped control character in path");
+                }
+                c
+            } else if let Some((b'\\', tail)) = rest.split_first() {
+                rest = tail;
+                b'\\'
+            } else {
+                let byte = match rest {
+                    [a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', ..] => {
+                        (a - b'0') << 6 | (b - b'0') << 3 | (c - b'0')
+                    }
+                    _ => return Err("bad escape in path: use \\\\ or \\ooo"),
+                };
+                rest = rest.get(3..).unwrap_or_default();
+                if byte == 0 {
+                    return Err("NUL byte in path");
+                }
+                if !needs_escape(byte) {
+                    return Err("needless escape in path");
+                }
+                byte
+            };
+            // The capacity covers the whole text, so this never allocates.
+            bytes.push(byte, GFP_KERNEL).map_err(|_| "out of memory")?;
+        }
+        if bytes.len() > MAX_PATH_LEN {
+            return Err("path too long");
+        }
+        for component in bytes.split(|&c| c == b'/').skip(1) {
+            match component {
+                b"" => return Err("empty path component (// or trailing /)"),
+                b"." | b".." => return Err("path must not contain . or .. components"),
+                _ => {}
+            }
+        }
+        bytes.push(0, GFP_KERNEL).map_err(|_| "out of memory")?;
+        // INVARIANT: absolute, no NUL inside (a literal NUL needs an escape, refused above),
+        // length checked, components checked, NUL appended.
+        Ok(Self { bytes })
+    }
+
+    /// The path without its NUL.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.split_last().map_or(&[][..], |(_, path)| path)
+    }
+
+    /// The path as a C string, for path lookup.
+    pub(crate) fn as_cstr(&self) -> &CStr {
+        // SAFETY: By the type invariant, `bytes` ends with its only NUL.
+        unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes) }
+    }
+
+    pub(crate) fn render(&self, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+        for &c in self.as_bytes() {
+            if c == b'\\' {
+                out.extend_from_slice(b"\\\\", GFP_KERNEL)?;
+            } else if needs_escape(c) {
+                let octal = [
+                    b'\\',
+                    b'0' + (c >> 6),
+                    b'0' + ((c >> 3) & 7),
+                    b'0' + (c & 7),
+                ];
+                out.extend_from_slice(&octal, GFP_KERNEL)?;
+            } else {
+                out.push(c, GFP_KERNEL)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Returns whether `c` is written as `\ooo` in the policy text: whitespace, controls, non-ASCII.
+fn needs_escape(c: u8) -> bool {
+    c <= b' ' || c >= 0x7f
+}
+
+/// One rule: the ports it reserves and the program it reserves them for.
+#[derive(Clone, Debug)]
+pub(crate) struct Rule {
+    pub(crate) ports: PortRange,
+    pub(crate) program: Arc<Program>,
+}
+
+impl Rule {
+    pub(crate) fn cmp(&self, other: &Self) -> Ordering {
+        self.ports
+            .cmp(&other.ports)
+            .then_with(|| self.program.cmp(&other.program))
+    }
+
+    /// Writes the rule as one canonical policy line.
+    pub(crate) fn render(&self, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+        let mut digits = [0u8; 12];
+        out.extend_from_slice(format_port(self.ports.low, &mut digits), GFP_KERNEL)?;
+        if self.ports.high != self.ports.low {
+            out.push(b'-', GFP_KERNEL)?;
+            out.extend_from_slice(format_port(self.ports.high, &mut digits), GFP_KERNEL)?;
+        }
+        out.push(b' ', GFP_KERNEL)?;
+        self.program.render(out)?;
+        out.push(b'\n', GFP_KERNEL)
+    }
+}
+
+/// Formats `port` in decimal into `buf`, returning the digits.
+pub(crate) fn format_port(mut port: u16, buf: &mut [u8; 12]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (port % 10) as u8;
+        port /= 10;
+        if port == 0 {
+            break;
+        }
+    }
+    &buf[start..]
+}

@@ -286,8 +286,8 @@ pub(crate) unsafe extern "C" fn hook_sctp_bind_connect(
 ///
 /// A reserved port is never chosen automatically, not even for a program the policy names
 /// (owners bind their port explicitly), and not for kernel sockets either. Called for each
-/// candidate port, possibly under `spin_lock_bh()`: one load when the policy is empty, else
-/// one bit test; no lock, no allocation.
+/// candidate port, possibly under `spin_lock_bh()`: one load and one bit test for an
+/// unreserved port; no lock, no allocation.
 ///
 /// # Safety
 ///
@@ -296,12 +296,12 @@ pub(crate) unsafe extern "C" fn hook_sk_port_reserved(
     sk: *const bindings::sock,
     port: u16,
 ) -> c_int {
-    if policy::is_empty() {
+    if !policy::is_reserved(port) {
         return 0;
     }
     // SAFETY: `sk` is live by the contract.
     let in_initial_netns = unsafe { Sock::new(sk) }.is_some_and(|sk| sk.in_initial_netns());
-    c_int::from(in_initial_netns && policy::is_reserved(port))
+    c_int::from(in_initial_netns)
 }
 
 kernel::lsm_hooks! {

@@ -33,7 +33,8 @@ use crate::{
     rule::ProgramPath,
     ruleset::{
         apply,
-        Snapshot, //
+        Snapshot,
+        BITMAP_WORDS, //
     },
 };
 
@@ -51,6 +52,16 @@ kernel::sync::global_lock! {
 /// only under [`WRITER`], and the replaced reference is dropped only after an RCU grace
 /// period, so a reader holding the RCU read lock can always take a new reference.
 static ACTIVE: Atomic<*const Snapshot> = Atomic::new(ptr::null());
+
+/// Every port that a rule in force reserves, one bit each (bit `port % 64` of word
+/// `port / 64`): the hooks' first and, for an unreserved port, only question.
+///
+/// # Invariants
+///
+/// Written only under [`WRITER`]. Outside [`update()`] it equals the bitmap of the snapshot
+/// in [`ACTIVE`] (all zero when there is none); during it, a superset of the old and the
+/// new snapshot's bitmaps, so that no reader ever misses a port reserved before or after.
+static RESERVED: [Atomic<u64>; BITMAP_WORDS] = [const { Atomic::new(0) }; BITMAP_WORDS];
 
 /// Whether [`init()`] has run.
 static INITIALISED: Atomic<bool> = Atomic::new(false);
@@ -101,15 +112,15 @@ pub(crate) fn is_empty() -> bool {
 
 /// Returns whether some rule in force reserves `port`.
 ///
-/// The question automatic port selection asks of every candidate: lock-free, allocation-free
-/// and safe in atomic context (UDP asks it under `spin_lock_bh()`). One load when the policy
-/// is empty, else one bit test under the RCU read lock.
+/// The question every bind and every candidate of automatic port selection asks: one load
+/// and one bit test, with no lock, not even the RCU read lock, and no allocation; safe in
+/// atomic context (UDP asks it under `spin_lock_bh()`).
 pub(crate) fn is_reserved(port: u16) -> bool {
-    if is_empty() {
-        return false;
-    }
-    let guard = rcu::read_lock();
-    active(&guard).is_some_and(|snapshot| snapshot.is_reserved(port))
+    // ORDERING: A bind racing with a policy write may see either policy; the snapshot that
+    // decides a reserved port is then read with `Acquire` under the RCU read lock.
+    RESERVED
+        .get(usize::from(port) / 64)
+        .is_some_and(|word| word.load(Relaxed) & (1 << (port % 64)) != 0)
 }
 
 /// Returns a reference to the snapshot in force, or `None` when the policy is empty.
@@ -149,16 +160,29 @@ pub(crate) fn update(
         unsafe { &*active }.rules()
     };
     let snapshot = apply(rules, lines)?;
-    let new = if snapshot.rules().is_empty() {
-        ptr::null()
+    let snapshot = if snapshot.rules().is_empty() {
+        None
     } else {
-        Arc::into_raw(Arc::new(snapshot, GFP_KERNEL)?)
+        Some(Arc::new(snapshot, GFP_KERNEL)?)
     };
+    let words = snapshot.as_ref().map(|s| s.reserved_words());
+    let new_word = |i: usize| words.and_then(|w| w.get(i)).copied().unwrap_or(0);
+    // INVARIANT: Ports the new snapshot reserves are added before it is published, and ports
+    // only the old one reserved are removed after: in between, `RESERVED` covers both.
+    for (i, word) in RESERVED.iter().enumerate() {
+        // ORDERING: Only writers store `RESERVED`, under `WRITER`.
+        word.store(word.load(Relaxed) | new_word(i), Relaxed);
+    }
+    // `ACTIVE` gets a reference of its own; `snapshot` keeps `words` borrowed until the end.
+    let new = snapshot.clone().map_or(ptr::null(), Arc::into_raw);
     // ORDERING: `Full` orders the snapshot's initialisation before its publication, like
-    // rcu_assign_pointer().
+    // rcu_assign_pointer(), and the bits set above before it.
     // INVARIANT: `new` is null or came from `Arc::into_raw`; we hold `WRITER`; the old value
     // is released by `Retired` only after a grace period.
     let old = ACTIVE.xchg(new, Full);
+    for (i, word) in RESERVED.iter().enumerate() {
+        word.store(new_word(i), Relaxed);
+    }
     Ok(Retired(old))
 }
 

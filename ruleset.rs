@@ -32,7 +32,7 @@ struct PortEntry {
 }
 
 /// Number of 64-bit words in a bitmap with one bit per port.
-const BITMAP_WORDS: usize = 65536 / 64;
+pub(crate) const BITMAP_WORDS: usize = 65536 / 64;
 
 /// An immutable policy: the rules in force and the index the bind hook looks them up in.
 ///
@@ -99,6 +99,11 @@ impl Snapshot {
         self.reserved
             .get(usize::from(port) / 64)
             .is_some_and(|word| word & (1 << (port % 64)) != 0)
+    }
+
+    /// The reserved-port bitmap: bit `port % 64` of word `port / 64`, [`BITMAP_WORDS`] words.
+    pub(crate) fn reserved_words(&self) -> &[u64] {
+        &self.reserved
     }
 
     /// The programs that may bind `port`, in rule order; none when it is not reserved.

@@ -279,6 +279,22 @@ mod tests {
     }
 
     #[test]
+    fn reserved_ports_follow_each_write() -> Result {
+        setup();
+        let pending = GlobalLockedBy::new(Pending::default());
+        apply_text(&pending, b"clear\n30000-30002 /a\n", false)?;
+        assert!(policy::is_reserved(30001) && !policy::is_reserved(30003));
+        apply_text(&pending, b"delete 30000-30002 /a\n30003 /a\n", false)?;
+        assert!(!policy::is_reserved(30001) && policy::is_reserved(30003));
+        // A refused write changes no bit.
+        assert!(apply_text(&pending, b"30004 /a\nbad\n", false).is_err());
+        assert!(!policy::is_reserved(30004) && policy::is_reserved(30003));
+        apply_text(&pending, b"clear\n", true)?;
+        assert!(!policy::is_reserved(30003));
+        Ok(())
+    }
+
+    #[test]
     fn overlong_partial_line_is_refused() -> Result {
         setup();
         let pending = GlobalLockedBy::new(Pending::default());

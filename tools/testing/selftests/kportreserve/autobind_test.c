@@ -196,6 +196,7 @@ static int hold_port(enum autobind_op op, unsigned short port)
 
 FIXTURE(autobind)
 {
+	char *saved_policy;
 	char saved_range[64];
 	char saved_reserved[4096];
 	char policy[PATH_MAX + 128];
@@ -321,6 +322,8 @@ FIXTURE_SETUP(autobind)
 	self->listener = -1;
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
 	ASSERT_EQ(0, kpr_read_file(PORT_RANGE_SYSCTL, self->saved_range,
 				   sizeof(self->saved_range)));
 	ASSERT_EQ(0, kpr_read_file(RESERVED_PORTS_SYSCTL, self->saved_reserved,
@@ -352,7 +355,7 @@ FIXTURE_TEARDOWN(autobind)
 {
 	if (self->listener >= 0)
 		close(self->listener);
-	kpr_write("clear\n");
+	kpr_restore_policy(self->saved_policy);
 	if (self->saved_range[0])
 		kpr_write_file(PORT_RANGE_SYSCTL, self->saved_range);
 	kpr_write_file(RESERVED_PORTS_SYSCTL, self->saved_reserved);

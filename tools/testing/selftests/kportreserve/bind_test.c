@@ -19,6 +19,7 @@
 
 FIXTURE(bind)
 {
+	char *saved_policy;
 	char dir[64];
 	char owner[96];
 	char other[96];
@@ -167,6 +168,8 @@ FIXTURE_SETUP(bind)
 
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
 
 	self->owner_port = PORT_BASE + 10 * variant->index;
 	self->kernel_port = self->owner_port + 1;
@@ -185,7 +188,7 @@ FIXTURE_SETUP(bind)
 
 FIXTURE_TEARDOWN(bind)
 {
-	kpr_write("clear\n");
+	kpr_restore_policy(self->saved_policy);
 	unlink(self->owner);
 	unlink(self->other);
 	rmdir(self->dir);
@@ -285,6 +288,7 @@ TEST_F(bind, shared_port_admits_each_listed_program)
 /* Raw socket bind(2) arguments, checked without any helper process. */
 FIXTURE(bind_args)
 {
+	char *saved_policy;
 	int fd;
 };
 
@@ -292,6 +296,8 @@ FIXTURE_SETUP(bind_args)
 {
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
 	ASSERT_EQ(0, kpr_write("clear\n20500 <kernel>\n"));
 	self->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ASSERT_LE(0, self->fd);
@@ -300,7 +306,7 @@ FIXTURE_SETUP(bind_args)
 FIXTURE_TEARDOWN(bind_args)
 {
 	close(self->fd);
-	kpr_write("clear\n");
+	kpr_restore_policy(self->saved_policy);
 }
 
 TEST_F(bind_args, short_address_is_invalid_not_denied)

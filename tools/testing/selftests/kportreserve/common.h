@@ -116,6 +116,46 @@ static inline char *kpr_read(void)
 	return buf;
 }
 
+/*
+ * Saves the policy in force, for kpr_restore_policy(), and clears it, so that
+ * a test starts from an empty policy.  Returns the saved text (malloc'ed), or
+ * NULL on error.
+ */
+static inline char *kpr_save_policy(void)
+{
+	char *saved = kpr_read();
+
+	if (saved && kpr_write("clear\n")) {
+		free(saved);
+		return NULL;
+	}
+	return saved;
+}
+
+/*
+ * Replaces the policy with @saved in one write, as a test found it, and frees
+ * @saved; nothing to do for NULL (a fixture that skipped).
+ */
+static inline int kpr_restore_policy(char *saved)
+{
+	size_t len;
+	char *text;
+	int err;
+
+	if (!saved)
+		return 0;
+	len = strlen("clear\n") + strlen(saved);
+	text = malloc(len + 1);
+	err = text ? 0 : -ENOMEM;
+	if (text) {
+		snprintf(text, len + 1, "clear\n%s", saved);
+		err = kpr_write_len(text, len);
+	}
+	free(text);
+	free(saved);
+	return err;
+}
+
 /* Directory of the running test, where bind_helper was built. */
 static inline void kpr_test_dir(char *dir, size_t size)
 {

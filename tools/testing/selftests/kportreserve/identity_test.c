@@ -20,6 +20,7 @@
 
 FIXTURE(identity)
 {
+	char *saved_policy;
 	char dir[64];
 	char server[96];
 	char impostor[96];
@@ -32,6 +33,8 @@ FIXTURE_SETUP(identity)
 
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
 	snprintf(self->dir, sizeof(self->dir), "/tmp/kpr-id-%d", getpid());
 	snprintf(self->server, sizeof(self->server), "%s/server", self->dir);
 	snprintf(self->impostor, sizeof(self->impostor), "%s/impostor", self->dir);
@@ -47,7 +50,7 @@ FIXTURE_TEARDOWN(identity)
 {
 	char cmd[128];
 
-	kpr_write("clear\n");
+	kpr_restore_policy(self->saved_policy);
 	/* Left mounted by a failed recycled_filesystem_does_not_impersonate. */
 	snprintf(cmd, sizeof(cmd), "%s/merged", self->dir);
 	umount2(cmd, MNT_DETACH);
@@ -167,7 +170,7 @@ TEST_F(identity, symlink_in_rule_names_its_target)
 
 TEST_F(identity, forked_child_keeps_its_program)
 {
-	char policy[256], self_exe[PATH_MAX];
+	char policy[PATH_MAX + 16], self_exe[PATH_MAX];
 	struct sockaddr_in addr = {
 		.sin_family = AF_INET,
 		.sin_port = htons(ID_PORT + 2),

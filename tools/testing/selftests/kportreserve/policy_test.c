@@ -13,6 +13,7 @@
 
 FIXTURE(policy)
 {
+	char *saved_policy;
 	char *saved;
 };
 
@@ -20,6 +21,8 @@ FIXTURE_SETUP(policy)
 {
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
 	ASSERT_EQ(0, kpr_write("clear\n"));
 	self->saved = NULL;
 }
@@ -27,7 +30,7 @@ FIXTURE_SETUP(policy)
 FIXTURE_TEARDOWN(policy)
 {
 	free(self->saved);
-	kpr_write("clear\n");
+	kpr_restore_policy(self->saved_policy);
 }
 
 /* Expects the policy to read back exactly as @expected. */

@@ -61,6 +61,7 @@ static int bindx(int fd, const struct addr_list *list)
 
 FIXTURE(sctp)
 {
+	char *saved_policy;
 	int fd;
 };
 
@@ -72,6 +73,8 @@ FIXTURE_SETUP(sctp)
 	self->fd = -1;
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
 	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	ASSERT_LT(0, len);
 	exe[len] = '\0';
@@ -89,7 +92,7 @@ FIXTURE_TEARDOWN(sctp)
 {
 	if (self->fd >= 0)
 		close(self->fd);
-	kpr_write("clear\n");
+	kpr_restore_policy(self->saved_policy);
 }
 
 TEST_F(sctp, bind_of_reserved_port_is_denied)

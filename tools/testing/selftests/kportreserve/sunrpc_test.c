@@ -32,6 +32,7 @@
 
 FIXTURE(sunrpc)
 {
+	char *saved_policy;
 	char saved_min[16], saved_max[16], mnt[64];
 	unsigned short mountd_port;
 };
@@ -40,6 +41,8 @@ FIXTURE_SETUP(sunrpc)
 {
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
 	if (kpr_read_file(MIN_RESVPORT_SYSCTL, self->saved_min, sizeof(self->saved_min)) ||
 	    kpr_read_file(MAX_RESVPORT_SYSCTL, self->saved_max, sizeof(self->saved_max)))
 		SKIP(return, "no SUNRPC in this kernel");
@@ -52,7 +55,7 @@ FIXTURE_SETUP(sunrpc)
 
 FIXTURE_TEARDOWN(sunrpc)
 {
-	kpr_write("clear\n");
+	kpr_restore_policy(self->saved_policy);
 	if (self->saved_min[0]) {
 		kpr_write_file(MIN_RESVPORT_SYSCTL, self->saved_min);
 		kpr_write_file(MAX_RESVPORT_SYSCTL, self->saved_max);

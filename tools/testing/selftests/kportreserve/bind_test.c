@@ -14,8 +14,28 @@
 #include "common.h"
 #include "../kselftest_harness.h"
 
-/* Each variant gets its own ports: base + 0 owner, + 1 <kernel>, + 2 free. */
+/*
+ * Each variant gets its own ports, derived from its address family and
+ * protocol: base + 10 * index, + 0 owner, + 1 <kernel>, + 2 free.
+ */
 #define PORT_BASE 20000
+
+/* The names bind_helper takes; a variant's index is its place in both lists. */
+static const char *const families[] = { "inet", "inet6", "mapped", "unspec" };
+static const char *const protocols[] = {
+	"tcp", "mptcp", "udp", "sctp", "smc", "smcinet", "rxrpc",
+};
+
+/* Returns the index of @name in @names, or -1. */
+static int name_index(const char *const *names, size_t count, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return -1;
+}
 
 FIXTURE(bind)
 {
@@ -30,134 +50,112 @@ FIXTURE_VARIANT(bind)
 {
 	const char *addr_family;
 	const char *proto;
-	unsigned short index;
 };
 
 /* clang-format off */
 FIXTURE_VARIANT_ADD(bind, inet_tcp) {
 	.addr_family = "inet",
 	.proto = "tcp",
-	.index = 0,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet_mptcp) {
 	.addr_family = "inet",
 	.proto = "mptcp",
-	.index = 1,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet_udp) {
 	.addr_family = "inet",
 	.proto = "udp",
-	.index = 2,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet6_tcp) {
 	.addr_family = "inet6",
 	.proto = "tcp",
-	.index = 3,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet6_mptcp) {
 	.addr_family = "inet6",
 	.proto = "mptcp",
-	.index = 4,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet6_udp) {
 	.addr_family = "inet6",
 	.proto = "udp",
-	.index = 5,
 };
 
 FIXTURE_VARIANT_ADD(bind, mapped_tcp) {
 	.addr_family = "mapped",
 	.proto = "tcp",
-	.index = 6,
 };
 
 FIXTURE_VARIANT_ADD(bind, mapped_mptcp) {
 	.addr_family = "mapped",
 	.proto = "mptcp",
-	.index = 7,
 };
 
 FIXTURE_VARIANT_ADD(bind, mapped_udp) {
 	.addr_family = "mapped",
 	.proto = "udp",
-	.index = 8,
 };
 
 FIXTURE_VARIANT_ADD(bind, unspec_tcp) {
 	.addr_family = "unspec",
 	.proto = "tcp",
-	.index = 9,
 };
 
 FIXTURE_VARIANT_ADD(bind, unspec_mptcp) {
 	.addr_family = "unspec",
 	.proto = "mptcp",
-	.index = 10,
 };
 
 FIXTURE_VARIANT_ADD(bind, unspec_udp) {
 	.addr_family = "unspec",
 	.proto = "udp",
-	.index = 11,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet_sctp) {
 	.addr_family = "inet",
 	.proto = "sctp",
-	.index = 12,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet6_sctp) {
 	.addr_family = "inet6",
 	.proto = "sctp",
-	.index = 13,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet_smc) {
 	.addr_family = "inet",
 	.proto = "smc",
-	.index = 14,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet6_smc) {
 	.addr_family = "inet6",
 	.proto = "smc",
-	.index = 15,
 };
 
 FIXTURE_VARIANT_ADD(bind, unspec_smc) {
 	.addr_family = "unspec",
 	.proto = "smc",
-	.index = 16,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet_smcinet) {
 	.addr_family = "inet",
 	.proto = "smcinet",
-	.index = 17,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet6_smcinet) {
 	.addr_family = "inet6",
 	.proto = "smcinet",
-	.index = 18,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet_rxrpc) {
 	.addr_family = "inet",
 	.proto = "rxrpc",
-	.index = 19,
 };
 
 FIXTURE_VARIANT_ADD(bind, inet6_rxrpc) {
 	.addr_family = "inet6",
 	.proto = "rxrpc",
-	.index = 20,
 };
 
 /* clang-format on */
@@ -165,13 +163,18 @@ FIXTURE_VARIANT_ADD(bind, inet6_rxrpc) {
 FIXTURE_SETUP(bind)
 {
 	char policy[512];
+	int family, protocol;
 
 	if (!kpr_enabled())
 		SKIP(return, "KPortReserve is not enabled");
 	self->saved_policy = kpr_save_policy();
 	ASSERT_NE(NULL, self->saved_policy);
 
-	self->owner_port = PORT_BASE + 10 * variant->index;
+	family = name_index(families, ARRAY_SIZE(families), variant->addr_family);
+	protocol = name_index(protocols, ARRAY_SIZE(protocols), variant->proto);
+	ASSERT_LE(0, family);
+	ASSERT_LE(0, protocol);
+	self->owner_port = PORT_BASE + 10 * (family * ARRAY_SIZE(protocols) + protocol);
 	self->kernel_port = self->owner_port + 1;
 	self->free_port = self->owner_port + 2;
 	snprintf(self->dir, sizeof(self->dir), "/tmp/kpr-bind-%d", getpid());

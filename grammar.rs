@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! The policy grammar: text made of complete lines into numbered operations (`PORT
-//! PROGRAM`, `delete PORT PROGRAM`, `clear`), or the line refused and why. Nothing is applied
+//! PROGRAM`, `delete PORT PROGRAM`, `clear`, `lock`), or the line refused and why. Nothing is applied
 //! here; see [`crate::ruleset::apply`].
 
 use kernel::{alloc::AllocError, prelude::*, sync::Arc};
@@ -59,6 +59,9 @@ pub(crate) enum Op {
     Delete(Rule),
     /// `clear`: removes every rule.
     Clear,
+    /// `lock`: once the batch applies, no write changes the policy or the mode again until
+    /// reboot.
+    Lock,
 }
 
 /// A parsed policy line and its 1-based line number.
@@ -96,6 +99,12 @@ fn parse_line(line: &[u8]) -> core::result::Result<Option<Op>, &'static str> {
             return match words.next() {
                 None => Ok(Some(Op::Clear)),
                 Some(_) => Err("clear takes no argument"),
+            }
+        }
+        b"lock" => {
+            return match words.next() {
+                None => Ok(Some(Op::Lock)),
+                Some(_) => Err("lock takes no argument"),
             }
         }
         b"delete" => (true, words.next().ok_or("delete needs PORT PROGRAM")?),

@@ -190,15 +190,21 @@ fn reserved_bind_request(sk: Sock<'_>, addr: &[u8]) -> Option<(u16, Transport)> 
     sk.in_initial_netns().then_some((port, transport))
 }
 
-/// Decides whether the current task may take `port`, reports a denial, and returns the errno.
+/// Decides whether the current task may take `port`, reports a denial, and returns the errno;
+/// in permissive mode, a would-be denial is reported and allowed.
 ///
 /// May sleep: the rule's path is resolved for a reserved port.
 fn decide(operation: &'static str, transport: Transport, port: u16) -> c_int {
     if policy::may_bind(port, identity::current_is) {
         return 0;
     }
-    report::denied(operation, transport, port);
-    DENIED.to_errno()
+    let permissive = policy::is_permissive();
+    report::denied(operation, transport, port, permissive);
+    if permissive {
+        0
+    } else {
+        DENIED.to_errno()
+    }
 }
 
 /// Views the `len` bytes at `addr` as a slice; empty for a negative length.

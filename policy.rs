@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The policy in force: the one published [`Snapshot`], the lock its writers take, and the
-//! questions the hooks ask of it.
+//! The policy in force: the one published [`Snapshot`], its mode (enforcing or permissive)
+//! and lock-down, the lock its writers take, and the questions the hooks ask of it.
 //!
 //! The writer side (the policy file) parses text with [`crate::grammar`], builds the next
 //! snapshot with [`crate::ruleset::apply`] and publishes it here with one pointer store; the
@@ -28,6 +28,7 @@ use kernel::{
 use crate::{
     grammar::{
         Line,
+        Op,
         Rejection, //
     },
     rule::ProgramPath,
@@ -62,6 +63,19 @@ static ACTIVE: Atomic<*const Snapshot> = Atomic::new(ptr::null());
 /// in [`ACTIVE`] (all zero when there is none); during it, a superset of the old and the
 /// new snapshot's bitmaps, so that no reader ever misses a port reserved before or after.
 static RESERVED: [Atomic<u64>; BITMAP_WORDS] = [const { Atomic::new(0) }; BITMAP_WORDS];
+
+/// Whether a `lock` line has applied: no write changes the policy or the mode again.
+///
+/// # Invariants
+///
+/// Set only under [`WRITER`], after the batch holding the `lock` line was published; never
+/// cleared (but by the KUnit tests).
+static LOCKED: Atomic<bool> = Atomic::new(false);
+
+/// Whether would-be denials are allowed, and logged as such, rather than enforced.
+///
+/// Written only under [`WRITER`].
+static PERMISSIVE: Atomic<bool> = Atomic::new(false);
 
 /// Whether [`init()`] has run.
 static INITIALISED: Atomic<bool> = Atomic::new(false);
@@ -123,6 +137,40 @@ pub(crate) fn is_reserved(port: u16) -> bool {
         .is_some_and(|word| word.load(Relaxed) & (1 << (port % 64)) != 0)
 }
 
+/// Returns whether the policy and the mode are locked until reboot.
+pub(crate) fn is_locked() -> bool {
+    // ORDERING: Writers check it again under `WRITER`; readers only report it.
+    LOCKED.load(Relaxed)
+}
+
+/// Returns whether would-be denials are allowed (permissive mode).
+pub(crate) fn is_permissive() -> bool {
+    // ORDERING: A bind racing with a mode switch may see either mode.
+    PERMISSIVE.load(Relaxed)
+}
+
+/// Switches between enforcing and permissive mode; `EPERM` once the policy is locked.
+///
+/// The caller holds [`WRITER`], as for a policy change.
+pub(crate) fn set_permissive(
+    _writer: &mut kernel::sync::GlobalGuard<WRITER>,
+    permissive: bool,
+) -> Result {
+    if is_locked() {
+        return Err(EPERM);
+    }
+    PERMISSIVE.store(permissive, Relaxed);
+    Ok(())
+}
+
+/// Unlocks the policy and sets enforcing mode, so that one KUnit test's lock does not
+/// outlive it.
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+pub(crate) fn reset_for_tests(_writer: &mut kernel::sync::GlobalGuard<WRITER>) {
+    LOCKED.store(false, Relaxed);
+    PERMISSIVE.store(false, Relaxed);
+}
+
 /// Returns a reference to the snapshot in force, or `None` when the policy is empty.
 pub(crate) fn current() -> Option<Arc<Snapshot>> {
     let guard = rcu::read_lock();
@@ -150,6 +198,13 @@ pub(crate) fn update(
     _writer: &mut kernel::sync::GlobalGuard<WRITER>,
     lines: &[Line],
 ) -> Result<Retired, Rejection> {
+    if is_locked() {
+        return Err(Rejection {
+            line: 0,
+            reason: "the policy is locked until reboot",
+            error: EPERM,
+        });
+    }
     // ORDERING: Only writers store `ACTIVE`, and they hold `WRITER`, which `_writer` proves.
     let active = ACTIVE.load(Relaxed);
     let rules = if active.is_null() {
@@ -182,6 +237,10 @@ pub(crate) fn update(
     let old = ACTIVE.xchg(new, Full);
     for (i, word) in RESERVED.iter().enumerate() {
         word.store(new_word(i), Relaxed);
+    }
+    if lines.iter().any(|(_, op)| matches!(op, Op::Lock)) {
+        // INVARIANT: The batch was published; we hold `WRITER`.
+        LOCKED.store(true, Relaxed);
     }
     Ok(Retired(old))
 }

@@ -11,8 +11,8 @@ use kernel::{pr_notice_ratelimited, prelude::*, str::BStr, task::Task};
 use crate::{net::Transport, task};
 
 /// Logs that the current task was denied `port` of `transport` by `operation` (`bind`,
-/// `bindx`), at most ten times every five seconds.
-pub(crate) fn denied(operation: &str, transport: Transport, port: u16) {
+/// `bindx`), or in permissive mode would have been, at most ten times every five seconds.
+pub(crate) fn denied(operation: &str, transport: Transport, port: u16, permissive: bool) {
     let task = current!();
     // SAFETY: `comm` of the current task is an array another thread of it may rename
     // concurrently: read it once, volatile, as get_task_comm() does with strscpy_pad(); a
@@ -25,7 +25,12 @@ pub(crate) fn denied(operation: &str, transport: Transport, port: u16) {
         None => b"?",
     });
     pr_notice_ratelimited!(
-        "denied {} to {} port {}: pid={} comm=\"{}\" exe=\"{}\"\n",
+        "{}denied {} to {} port {}: pid={} comm=\"{}\" exe=\"{}\"\n",
+        if permissive {
+            "permissive: would have "
+        } else {
+            ""
+        },
         operation,
         transport.name(),
         port,

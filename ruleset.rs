@@ -195,6 +195,8 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
                 GFP_KERNEL,
             )?,
             Op::Clear => clears.push(*number, GFP_KERNEL)?,
+            // Not a change of the rules: the policy in force acts on it.
+            Op::Lock => {}
         }
     }
     // Line numbers grow through the batch, so `clears` is sorted already; sorting events by
@@ -412,6 +414,14 @@ mod tests {
         text.push(b'd', GFP_KERNEL)?;
         let err = parse(&text, 1).err();
         assert_eq!(err.map(|r| r.reason), Some("path too long"));
+        Ok(())
+    }
+
+    #[test]
+    fn lock_line_changes_no_rule() -> Result {
+        let s = load(&[], "10000 /a\nlock\n").map_err(|r| r.error)?;
+        assert_eq!(&rendered(&s)[..], b"10000 /a\n");
+        assert_eq!(rejected_line(&[], "lock\nlock now\n"), Some(2));
         Ok(())
     }
 

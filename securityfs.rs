@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The files under `/sys/kernel/security/kportreserve/`, and nothing else.
+//! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy` and
+//! `mode`.
 //!
 //! `policy` (0600, `CAP_MAC_ADMIN` in the initial user namespace) reads back the policy in
 //! force and takes policy lines. Each `write(2)` is one transaction over its complete lines;
@@ -139,9 +140,10 @@ impl SecurityFile for PolicyFile {
         }
         // Render only for readers: `echo rule > policy` should not copy a large policy.
         let write_only = file.flags() & flags::O_ACCMODE == flags::O_WRONLY;
-        let text = match policy::current().filter(|_| !write_only) {
-            None => KVVec::new(),
-            Some(snapshot) => snapshot.render()?,
+        let text = if write_only {
+            KVVec::new()
+        } else {
+            rendered_policy()?
         };
         let pending = GlobalLockedBy::new(Pending {
             partial: KVVec::new(),
@@ -201,6 +203,90 @@ impl SecurityFile for PolicyFile {
     }
 }
 
+/// The policy in force in canonical text, ending with `lock` when it is locked.
+fn rendered_policy() -> Result<KVVec<u8>> {
+    let mut text = match policy::current() {
+        None => KVVec::new(),
+        Some(snapshot) => snapshot.render()?,
+    };
+    if policy::is_locked() {
+        text.extend_from_slice(b"lock\n", GFP_KERNEL)?;
+    }
+    Ok(text)
+}
+
+/// The `mode` file: `enforcing` (the default) or `permissive`, in which would-be denials are
+/// logged and allowed. Same privilege as `policy`; locked with it.
+struct ModeFile;
+
+#[vtable]
+impl SecurityFile for ModeFile {
+    type Ptr = ();
+
+    fn open(_file: &File) -> Result {
+        if !capability::capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
+        }
+        Ok(())
+    }
+
+    fn read(
+        (): (),
+        _file: &File,
+        writer: &mut UserSliceWriter,
+        offset: &mut Offset,
+    ) -> Result<usize> {
+        let mode: &[u8] = if policy::is_permissive() {
+            b"permissive\n"
+        } else {
+            b"enforcing\n"
+        };
+        writer.write_slice_file(mode, offset)
+    }
+
+    /// Takes `enforcing` or `permissive`, with or without a newline, in one write.
+    fn write(
+        (): (),
+        file: &File,
+        mut reader: UserSliceReader,
+        _offset: &mut Offset,
+    ) -> Result<usize> {
+        if !file.opener_capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
+        }
+        let count = reader.len();
+        let mut buf = [0u8; 16];
+        let text = buf.get_mut(..count).ok_or(EINVAL)?;
+        reader.read_slice(text)?;
+        let word = text.strip_suffix(b"\n").unwrap_or(text);
+        let permissive = match word {
+            b"enforcing" => false,
+            b"permissive" => true,
+            _ => {
+                pr_warn_ratelimited!("mode rejected: expected enforcing or permissive\n");
+                return Err(EINVAL);
+            }
+        };
+        let mut writer = WRITER.lock();
+        let changed = policy::is_permissive() != permissive;
+        policy::set_permissive(&mut writer, permissive)
+            .inspect_err(|_| pr_warn_ratelimited!("mode rejected: locked until reboot\n"))?;
+        drop(writer);
+        if changed {
+            pr_notice!(
+                "mode set to {} by pid={}\n",
+                if permissive {
+                    "permissive"
+                } else {
+                    "enforcing"
+                },
+                current!().pid()
+            );
+        }
+        Ok(count)
+    }
+}
+
 /// Forgets the text written after the last newline.
 fn discard_pending(pending: &GlobalLockedBy<Pending, WRITER>) {
     let mut writer = WRITER.lock();
@@ -214,6 +300,9 @@ pub(crate) fn init() -> Result {
         .inspect_err(|err| pr_err!("cannot create the securityfs directory: {:?}\n", err))?;
     dir.create_file::<PolicyFile>(c"policy", 0o600)
         .inspect_err(|err| pr_err!("cannot create the policy file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<ModeFile>(c"mode", 0o600)
+        .inspect_err(|err| pr_err!("cannot create the mode file: {:?}\n", err))?
         .keep();
     dir.keep();
     Ok(())
@@ -291,6 +380,28 @@ mod tests {
         assert!(!policy::is_reserved(30004) && policy::is_reserved(30003));
         apply_text(&pending, b"clear\n", true)?;
         assert!(!policy::is_reserved(30003));
+        Ok(())
+    }
+
+    #[test]
+    fn lock_refuses_every_later_change() -> Result {
+        setup();
+        let pending = GlobalLockedBy::new(Pending::default());
+        // A `lock` in a refused write does not lock.
+        assert!(apply_text(&pending, b"clear\n40000 /a\nlock\nbad\n", false).is_err());
+        assert!(!policy::is_locked());
+        apply_text(&pending, b"clear\n40000 /a\nlock\n", false)?;
+        let locked = policy::is_locked();
+        let refused = apply_text(&pending, b"clear\n", false).err();
+        let text = rendered_policy()?;
+        let mode = policy::set_permissive(&mut WRITER.lock(), true).err();
+        // Unlock before asserting, so that a failure does not lock the later tests out.
+        policy::reset_for_tests(&mut WRITER.lock());
+        apply_text(&pending, b"clear\n", true)?;
+        assert!(locked);
+        assert_eq!(refused, Some(EPERM));
+        assert_eq!(&text[..], b"40000 /a\nlock\n");
+        assert_eq!(mode, Some(EPERM));
         Ok(())
     }
 

@@ -309,7 +309,48 @@ FIXTURE_SETUP(bind_args)
 FIXTURE_TEARDOWN(bind_args)
 {
 	close(self->fd);
+	kpr_write_file(KPR_MODE, "enforcing");
 	kpr_restore_policy(self->saved_policy);
+}
+
+TEST_F(bind_args, permissive_mode_allows_what_enforcing_denies)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(20500),
+	};
+	char mode[32];
+	int fd;
+
+	ASSERT_EQ(0, kpr_read_file(KPR_MODE, mode, sizeof(mode)));
+	EXPECT_STREQ("enforcing\n", mode);
+	EXPECT_EQ(-1, bind(self->fd, (struct sockaddr *)&addr, sizeof(addr)));
+	EXPECT_EQ(EADDRINUSE, errno);
+
+	/* Permissive: the would-be denial is logged and allowed. */
+	ASSERT_EQ(0, kpr_write_file(KPR_MODE, "permissive\n"));
+	ASSERT_EQ(0, kpr_read_file(KPR_MODE, mode, sizeof(mode)));
+	EXPECT_STREQ("permissive\n", mode);
+	EXPECT_EQ(0, bind(self->fd, (struct sockaddr *)&addr, sizeof(addr)));
+	close(self->fd);
+	self->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, self->fd);
+
+	/* Enforcing again, without the newline. */
+	ASSERT_EQ(0, kpr_write_file(KPR_MODE, "enforcing"));
+	EXPECT_EQ(-1, bind(self->fd, (struct sockaddr *)&addr, sizeof(addr)));
+	EXPECT_EQ(EADDRINUSE, errno);
+
+	/* Anything else is refused, and changes nothing. */
+	fd = open(KPR_MODE, O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, write(fd, "permissive ", 11));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, write(fd, "0", 1));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+	ASSERT_EQ(0, kpr_read_file(KPR_MODE, mode, sizeof(mode)));
+	EXPECT_STREQ("enforcing\n", mode);
 }
 
 TEST_F(bind_args, short_address_is_invalid_not_denied)

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define KPR_POLICY "/sys/kernel/security/kportreserve/policy"
+#define KPR_MODE "/sys/kernel/security/kportreserve/mode"
 #define KPR_LSM_LIST "/sys/kernel/security/lsm"
 #define KPR_HELPER_NAME "bind_helper"
 

@@ -259,6 +259,8 @@ static int as_root_without_capabilities(void)
 	/* uid 0 owns the file, so only the capability check stops it. */
 	if (open_errno(O_RDONLY) != EPERM)
 		return 1;
+	if (open(KPR_MODE, O_RDONLY) >= 0 || errno != EPERM)
+		return 3;
 	return open_errno(O_WRONLY) == EPERM ? 0 : 2;
 }
 

@@ -6,8 +6,9 @@
 //! The writer side (the policy file) parses text with [`crate::grammar`], builds the next
 //! snapshot with [`crate::ruleset::apply`] and publishes it here with one pointer store; the
 //! old one is freed after an RCU grace period. The reader side (the bind hooks, and the
-//! question automatic port selection asks) looks the snapshot up under RCU without taking a
-//! lock or allocating: a port that no rule names costs one bit test.
+//! question automatic port selection asks) tests a static bitmap of the reserved ports
+//! first: a port that no rule names costs one load and one bit test, with no lock. Only for
+//! a reserved port is the snapshot looked up, under RCU, without a lock or an allocation.
 
 use core::ptr;
 use kernel::{

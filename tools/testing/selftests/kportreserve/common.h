@@ -313,6 +313,21 @@ static inline int kpr_write_file(const char *path, const char *text)
 }
 
 /* Reads the file at @path, a sysctl for example, into @buf as a string. Returns 0 or -errno. */
+/* Creates (or truncates) the file @path and writes @text to it. */
+static inline int kpr_write_file_new(const char *path, const char *text)
+{
+	int fd, err = 0;
+	ssize_t len = strlen(text);
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != len)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 static inline int kpr_read_file(const char *path, char *buf, size_t size)
 {
 	ssize_t len;

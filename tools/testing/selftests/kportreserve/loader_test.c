@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KPortReserve selftests - kportreserve-load, the policy loader
+ *
+ * The loader of tools/kportreserve reads a configuration tree (here under a
+ * temporary root, with --root) and replaces the policy in one write: every
+ * file in order, or nothing, with the file and line of a refused rule.
+ */
+
+#include "common.h"
+#include "../kselftest_harness.h"
+
+FIXTURE(loader)
+{
+	char *saved_policy;
+	char root[64];
+	char loader[PATH_MAX];
+	char output[4096];
+};
+
+FIXTURE_SETUP(loader)
+{
+	char path[128];
+
+	if (!kpr_enabled())
+		SKIP(return, "KPortReserve is not enabled");
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
+	kpr_test_dir(self->loader, sizeof(self->loader) - 32);
+	strcat(self->loader, "/kportreserve-load");
+	ASSERT_EQ(0, access(self->loader, X_OK));
+	snprintf(self->root, sizeof(self->root), "/tmp/kpr-load-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->root, 0755));
+	snprintf(path, sizeof(path), "%s/etc", self->root);
+	ASSERT_EQ(0, mkdir(path, 0755));
+	snprintf(path, sizeof(path), "%s/etc/kportreserve.d", self->root);
+	ASSERT_EQ(0, mkdir(path, 0755));
+}
+
+FIXTURE_TEARDOWN(loader)
+{
+	char cmd[128];
+
+	kpr_restore_policy(self->saved_policy);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->root);
+	system(cmd);
+}
+
+/* Writes @text to the file @name under the fixture's root. */
+static int put_file(const char *root, const char *name, const char *text)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	return kpr_write_file_new(path, text);
+}
+
+/*
+ * Runs the loader on the fixture's root with @option (or none), its output
+ * (stdout and stderr) kept in @output; returns its exit status, -1 if it
+ * did not exit.
+ */
+static int run_loader(const char *loader, const char *root, const char *option,
+		      char *output, size_t size)
+{
+	char *argv[5] = { (char *)loader, "--root", (char *)root, (char *)option };
+	int pipefd[2], status;
+	size_t len = 0;
+	ssize_t ret;
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		close(pipefd[0]);
+		execv(loader, argv);
+		_exit(126);
+	}
+	close(pipefd[1]);
+	while (len < size - 1 && (ret = read(pipefd[0], output + len, size - 1 - len)) > 0)
+		len += ret;
+	output[len] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+#define RUN_LOADER(option) \
+	run_loader(self->loader, self->root, option, self->output, sizeof(self->output))
+
+/* Expects the policy to read back exactly as @expected. */
+#define EXPECT_POLICY(expected)						\
+	do {								\
+		char *now = kpr_read();					\
+									\
+		ASSERT_NE(NULL, now);					\
+		EXPECT_STREQ(expected, now);				\
+		free(now);						\
+	} while (0)
+
+TEST_F(loader, loads_every_file_in_one_write)
+{
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.conf", "30001 /main\n"));
+	/* In name order, a last line without its newline included. */
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.d/20-b.conf", "30003 /b"));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.d/10-a.conf",
+			      "# comment\n30002 /a\n"));
+	/* Not *.conf: ignored. */
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.d/30-c.conf.bak", "bad\n"));
+
+	EXPECT_EQ(0, RUN_LOADER(NULL));
+	EXPECT_NE(NULL, strstr(self->output, "from 3 files"));
+	EXPECT_POLICY("30001 /main\n30002 /a\n30003 /b\n");
+}
+
+TEST_F(loader, refused_line_is_named_and_nothing_changes)
+{
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.conf", "30001 /main\n"));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.d/10-a.conf",
+			      "30002 /a\n30003 relative/path\n"));
+
+	EXPECT_EQ(1, RUN_LOADER(NULL));
+	/* The kernel's line number, turned back into the file's. */
+	EXPECT_NE(NULL, strstr(self->output, "/etc/kportreserve.d/10-a.conf:2: "))
+		TH_LOG("output: %s", self->output);
+	EXPECT_POLICY("30000 /old\n");
+}
+
+TEST_F(loader, dry_run_writes_nothing)
+{
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.conf", "30001 /main\n"));
+
+	EXPECT_EQ(0, RUN_LOADER("--dry-run"));
+	EXPECT_STREQ("clear\n30001 /main\n", self->output);
+	EXPECT_POLICY("30000 /old\n");
+}
+
+TEST_F(loader, no_configuration_loads_an_empty_policy)
+{
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	EXPECT_EQ(0, RUN_LOADER(NULL));
+	EXPECT_POLICY("");
+}
+
+TEST_HARNESS_MAIN

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! The policy grammar: text made of complete lines into numbered operations (`PORT
-//! PROGRAM`, `delete PORT PROGRAM`, `clear`, `lock`), or the line refused and why. Nothing is applied
-//! here; see [`crate::ruleset::apply`].
+//! PROGRAM`, `delete PORT PROGRAM`, `clear`, `lock`), or the line refused and why. Nothing
+//! is applied here; see [`crate::ruleset::apply`].
 
 use kernel::{alloc::AllocError, prelude::*, sync::Arc};
 

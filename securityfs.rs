@@ -195,7 +195,7 @@ impl SecurityFile for PolicyFile {
         result
     }
 
-    /// The last reference is gone: whatever is left was refused or is blank.
+    /// The last reference is gone: applies what no `close(2)` did.
     fn release(open: KBox<OpenPolicy>, _file: &File) {
         // Every `close()` flushed; a file never closed by a descriptor (its last reference
         // dropped otherwise) still gets its last line applied, with the error logged.

@@ -298,12 +298,13 @@ static inline int kpr_drop_caps(void)
 }
 
 /* Writes @text to @path. Returns 0 or -errno. */
-static inline int kpr_write_file(const char *path, const char *text)
+/* Opens @path with @flags (O_WRONLY and more) and writes @text in one write(2). */
+static inline int kpr_write_file_flags(const char *path, const char *text, int flags)
 {
 	int fd, err = 0;
 	ssize_t len = strlen(text);
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, flags | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, text, len) != len)
@@ -312,22 +313,31 @@ static inline int kpr_write_file(const char *path, const char *text)
 	return err;
 }
 
-/* Reads the file at @path, a sysctl for example, into @buf as a string. Returns 0 or -errno. */
+static inline int kpr_write_file(const char *path, const char *text)
+{
+	return kpr_write_file_flags(path, text, O_WRONLY);
+}
+
 /* Creates (or truncates) the file @path and writes @text to it. */
 static inline int kpr_write_file_new(const char *path, const char *text)
 {
-	int fd, err = 0;
-	ssize_t len = strlen(text);
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != len)
-		err = -errno;
-	close(fd);
-	return err;
+	return kpr_write_file_flags(path, text, O_WRONLY | O_CREAT | O_TRUNC);
 }
 
+/*
+ * Expects the policy to read back exactly as @expected (in a kselftest
+ * harness test).
+ */
+#define KPR_EXPECT_POLICY(expected)					\
+	do {								\
+		char *now = kpr_read();					\
+									\
+		ASSERT_NE(NULL, now);					\
+		EXPECT_STREQ(expected, now);				\
+		free(now);						\
+	} while (0)
+
+/* Reads the file at @path, a sysctl for example, into @buf as a string. Returns 0 or -errno. */
 static inline int kpr_read_file(const char *path, char *buf, size_t size)
 {
 	ssize_t len;

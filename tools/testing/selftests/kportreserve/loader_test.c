@@ -94,16 +94,6 @@ static int run_loader(const char *loader, const char *root, const char *option,
 #define RUN_LOADER(option) \
 	run_loader(self->loader, self->root, option, self->output, sizeof(self->output))
 
-/* Expects the policy to read back exactly as @expected. */
-#define EXPECT_POLICY(expected)						\
-	do {								\
-		char *now = kpr_read();					\
-									\
-		ASSERT_NE(NULL, now);					\
-		EXPECT_STREQ(expected, now);				\
-		free(now);						\
-	} while (0)
-
 TEST_F(loader, loads_every_file_in_one_write)
 {
 	ASSERT_EQ(0, kpr_write("30000 /old\n"));
@@ -117,7 +107,7 @@ TEST_F(loader, loads_every_file_in_one_write)
 
 	EXPECT_EQ(0, RUN_LOADER(NULL));
 	EXPECT_NE(NULL, strstr(self->output, "from 3 files"));
-	EXPECT_POLICY("30001 /main\n30002 /a\n30003 /b\n");
+	KPR_EXPECT_POLICY("30001 /main\n30002 /a\n30003 /b\n");
 }
 
 TEST_F(loader, refused_line_is_named_and_nothing_changes)
@@ -131,7 +121,7 @@ TEST_F(loader, refused_line_is_named_and_nothing_changes)
 	/* The kernel's line number, turned back into the file's. */
 	EXPECT_NE(NULL, strstr(self->output, "/etc/kportreserve.d/10-a.conf:2: "))
 		TH_LOG("output: %s", self->output);
-	EXPECT_POLICY("30000 /old\n");
+	KPR_EXPECT_POLICY("30000 /old\n");
 }
 
 TEST_F(loader, dry_run_writes_nothing)
@@ -141,14 +131,14 @@ TEST_F(loader, dry_run_writes_nothing)
 
 	EXPECT_EQ(0, RUN_LOADER("--dry-run"));
 	EXPECT_STREQ("clear\n30001 /main\n", self->output);
-	EXPECT_POLICY("30000 /old\n");
+	KPR_EXPECT_POLICY("30000 /old\n");
 }
 
 TEST_F(loader, no_configuration_loads_an_empty_policy)
 {
 	ASSERT_EQ(0, kpr_write("30000 /old\n"));
 	EXPECT_EQ(0, RUN_LOADER(NULL));
-	EXPECT_POLICY("");
+	KPR_EXPECT_POLICY("");
 }
 
 TEST_HARNESS_MAIN

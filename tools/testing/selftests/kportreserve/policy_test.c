@@ -33,16 +33,6 @@ FIXTURE_TEARDOWN(policy)
 	kpr_restore_policy(self->saved_policy);
 }
 
-/* Expects the policy to read back exactly as @expected. */
-#define EXPECT_POLICY(expected)						\
-	do {								\
-		char *now = kpr_read();					\
-									\
-		ASSERT_NE(NULL, now);					\
-		EXPECT_STREQ(expected, now);				\
-		free(now);						\
-	} while (0)
-
 TEST_F(policy, lsm_is_listed)
 {
 	char buf[512] = {};
@@ -67,7 +57,7 @@ TEST_F(policy, reads_back_canonical_and_sorted)
 {
 	ASSERT_EQ(0, kpr_write("# services\n\n9000\t/usr/bin/z\n100-200 /srv/my\\040app\n"
 			       "100 <kernel>\n100 /a\\\\b\n  100   /a\\\\b\t\n"));
-	EXPECT_POLICY("100 <kernel>\n100 /a\\\\b\n100-200 /srv/my\\040app\n9000 /usr/bin/z\n");
+	KPR_EXPECT_POLICY("100 <kernel>\n100 /a\\\\b\n100-200 /srv/my\\040app\n9000 /usr/bin/z\n");
 }
 
 TEST_F(policy, round_trip)
@@ -79,7 +69,7 @@ TEST_F(policy, round_trip)
 	first = kpr_read();
 	ASSERT_NE(NULL, first);
 	ASSERT_EQ(0, kpr_write("clear\n"));
-	EXPECT_POLICY("");
+	KPR_EXPECT_POLICY("");
 	ASSERT_EQ(0, kpr_write(first));
 	second = kpr_read();
 	ASSERT_NE(NULL, second);
@@ -116,7 +106,7 @@ TEST_F(policy, bad_input_leaves_policy_unchanged)
 		EXPECT_EQ(-EINVAL, kpr_write(bad[i])) {
 			TH_LOG("accepted: %s", bad[i]);
 		}
-		EXPECT_POLICY(self->saved);
+		KPR_EXPECT_POLICY(self->saved);
 	}
 }
 
@@ -125,15 +115,15 @@ TEST_F(policy, write_is_one_transaction)
 	ASSERT_EQ(0, kpr_write("80 /old\n"));
 	/* clear and new rules in one write: an atomic replace. */
 	ASSERT_EQ(0, kpr_write("clear\n81 /new\n82 /new\n"));
-	EXPECT_POLICY("81 /new\n82 /new\n");
+	KPR_EXPECT_POLICY("81 /new\n82 /new\n");
 	/* Lines apply in order. */
 	ASSERT_EQ(0, kpr_write("delete 81 /new\n81 /newer\ndelete 82 /new\n"));
-	EXPECT_POLICY("81 /newer\n");
+	KPR_EXPECT_POLICY("81 /newer\n");
 	/* A duplicate add changes nothing; a delete of an absent rule fails. */
 	ASSERT_EQ(0, kpr_write("81 /newer\n"));
-	EXPECT_POLICY("81 /newer\n");
+	KPR_EXPECT_POLICY("81 /newer\n");
 	EXPECT_EQ(-EINVAL, kpr_write("delete 81 /newer\ndelete 81 /newer\n"));
-	EXPECT_POLICY("81 /newer\n");
+	KPR_EXPECT_POLICY("81 /newer\n");
 }
 
 TEST_F(policy, lines_split_across_writes)
@@ -149,9 +139,9 @@ TEST_F(policy, lines_split_across_writes)
 	for (i = 0; i < ARRAY_SIZE(chunks); i++)
 		ASSERT_EQ((ssize_t)strlen(chunks[i]), write(fd, chunks[i], strlen(chunks[i])));
 	/* The last line is applied when the file is closed. */
-	EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n");
+	KPR_EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n");
 	ASSERT_EQ(0, close(fd));
-	EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n30002 /last/without/newline\n");
+	KPR_EXPECT_POLICY("30000 /bin/a\n30001 /bin/b\n30002 /last/without/newline\n");
 }
 
 TEST_F(policy, close_returns_the_error_of_a_last_line)
@@ -166,7 +156,7 @@ TEST_F(policy, close_returns_the_error_of_a_last_line)
 	errno = 0;
 	EXPECT_EQ(-1, close(fd));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_POLICY("40000 /kept\n");
+	KPR_EXPECT_POLICY("40000 /kept\n");
 
 	/* Each close() of a descriptor applies what is pending, once. */
 	fd = open(KPR_POLICY, O_WRONLY);
@@ -175,9 +165,9 @@ TEST_F(policy, close_returns_the_error_of_a_last_line)
 	ASSERT_LE(0, dup_fd);
 	ASSERT_EQ(14, write(fd, "40001 /applied", 14));
 	EXPECT_EQ(0, close(dup_fd));
-	EXPECT_POLICY("40000 /kept\n40001 /applied\n");
+	KPR_EXPECT_POLICY("40000 /kept\n40001 /applied\n");
 	EXPECT_EQ(0, close(fd));
-	EXPECT_POLICY("40000 /kept\n40001 /applied\n");
+	KPR_EXPECT_POLICY("40000 /kept\n40001 /applied\n");
 }
 
 TEST_F(policy, one_mebibyte_policy_loads_like_cat)
@@ -309,7 +299,7 @@ TEST_F(policy, user_namespace_root_cannot_open)
 TEST_F(policy, write_uses_opener_credentials)
 {
 	EXPECT_EQ(0, in_child(opener_credentials_decide));
-	EXPECT_POLICY("31000 /opened/by/root\n");
+	KPR_EXPECT_POLICY("31000 /opened/by/root\n");
 }
 
 TEST_HARNESS_MAIN

@@ -4,3 +4,8 @@
 # modules.
 
 obj-$(CONFIG_SECURITY_KPORTRESERVE) += kportreserve.o
+
+# A Kconfig string reaches Rust code only through the environment: boot.rs reads
+# the built-in policy with env!(), as include/config/auto.conf has it. boot.rs
+# names the option, so kbuild rebuilds it when the option changes.
+export KPORTRESERVE_BOOT_POLICY := $(CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY)

@@ -10,12 +10,16 @@
 //!
 //! This file is the crate root: the LSM's identity, its blobs and its init. Each area keeps
 //! its hooks and their table: [`net`] (sockets), [`task`] (exec and the task blob); the
-//! decisions are made in [`policy`] and [`identity`], and reported by [`report`].
+//! decisions are made in [`policy`] and [`identity`], and reported by [`report`]; [`boot`]
+//! puts the boot policy in force.
 //!
 //! See `Documentation/admin-guide/LSM/kportreserve.rst`.
 
 use kernel::{bindings, prelude::*};
 
+#[cfg(CONFIG_AUDIT)]
+mod audit;
+mod boot;
 mod grammar;
 mod identity;
 mod limits;
@@ -41,10 +45,12 @@ kernel::define_lsm! {
     initcall_fs: securityfs::init,
 }
 
-/// Readies the policy; the hooks are registered after it returns.
+/// Readies the policy and puts the boot policy in force; the hooks are registered after it
+/// returns.
 fn init() -> Result {
     // SAFETY: LSM init runs once, single-threaded, before any hook or file can use the policy.
     unsafe { policy::init() };
+    boot::init();
     pr_info!("Up and running.\n");
     Ok(())
 }

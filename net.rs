@@ -190,16 +190,17 @@ fn reserved_bind_request(sk: Sock<'_>, addr: &[u8]) -> Option<(u16, Transport)> 
     sk.in_initial_netns().then_some((port, transport))
 }
 
-/// Decides whether the current task may take `port`, reports a denial, and returns the errno;
+/// Decides whether the current task may take `port` (asked for at the socket address `addr`),
+/// reports a denial, and returns the errno;
 /// in permissive mode, a would-be denial is reported and allowed.
 ///
 /// May sleep: the rule's path is resolved for a reserved port.
-fn decide(operation: &'static str, transport: Transport, port: u16) -> c_int {
+fn decide(operation: &'static str, transport: Transport, addr: &[u8], port: u16) -> c_int {
     if policy::may_bind(port, identity::current_is) {
         return 0;
     }
     let permissive = policy::is_permissive();
-    report::denied(operation, transport, port, permissive);
+    report::denied(operation, transport, addr, port, permissive);
     if permissive {
         0
     } else {
@@ -243,7 +244,7 @@ pub(crate) unsafe extern "C" fn hook_socket_bind(
     // SAFETY: The framework passes `addrlen` bytes at `address`, a kernel copy.
     let addr = unsafe { address_bytes(address, addrlen) };
     match reserved_bind_request(sk, addr) {
-        Some((port, transport)) => decide("bind", transport, port),
+        Some((port, transport)) => decide("bind", transport, addr, port),
         None => 0,
     }
 }
@@ -278,7 +279,7 @@ pub(crate) unsafe extern "C" fn hook_sctp_bind_connect(
     let addrs = unsafe { address_bytes(address, addrlen) };
     for port in sockaddr::BindxPorts::new(addrs) {
         let ret = match port {
-            Ok(port) => decide("bindx", Transport::Sctp, port),
+            Ok((port, addr)) => decide("bindx", Transport::Sctp, addr, port),
             Err(err) => err.to_errno(),
         };
         if ret != 0 {
@@ -380,9 +381,8 @@ mod tests {
         unsafe { hook_socket_bind(sock.0, ptr::from_mut(addr).cast(), len as c_int) }
     }
 
+    /// Applies policy text; the test holds a [`policy::SavedForTests`].
     fn load(text: &str) -> Result {
-        // SAFETY: KUnit runs after LSM init, one test at a time.
-        unsafe { policy::init() };
         let lines = grammar::parse(text.as_bytes(), 1).map_err(|r| r.error)?;
         let mut writer = policy::WRITER.lock();
         let retired = policy::update(&mut writer, &lines).map_err(|r| r.error)?;
@@ -393,6 +393,7 @@ mod tests {
 
     #[test]
     fn kernel_port_is_denied_to_tasks_but_not_to_kernel_bind() -> Result {
+        let _saved = policy::SavedForTests::new();
         let port = 40123;
         load("clear\n40123 <kernel>\n")?;
         let sock = KernelSocket::tcp()?;
@@ -411,6 +412,7 @@ mod tests {
 
     #[test]
     fn short_addresses_are_left_to_the_stack() -> Result {
+        let _saved = policy::SavedForTests::new();
         load("clear\n40124 <kernel>\n")?;
         let sock = KernelSocket::new(
             bindings::AF_INET,
@@ -434,6 +436,7 @@ mod tests {
 
     #[test]
     fn automatic_choice_skips_every_reserved_port() -> Result {
+        let _saved = policy::SavedForTests::new();
         let sock = KernelSocket::tcp()?;
         // SAFETY: `sock` is live.
         let reserved = |port| unsafe { hook_sk_port_reserved(sock.sk(), port) } != 0;

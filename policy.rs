@@ -60,7 +60,7 @@ static ACTIVE: Atomic<*const Snapshot> = Atomic::new(ptr::null());
 ///
 /// # Invariants
 ///
-/// Written only under [`WRITER`]. Outside [`update()`] it equals the bitmap of the snapshot
+/// Written only under [`WRITER`]. Outside [`publish()`] it equals the bitmap of the snapshot
 /// in [`ACTIVE`] (all zero when there is none); during it, a superset of the old and the
 /// new snapshot's bitmaps, so that no reader ever misses a port reserved before or after.
 static RESERVED: [Atomic<u64>; BITMAP_WORDS] = [const { Atomic::new(0) }; BITMAP_WORDS];
@@ -164,14 +164,6 @@ pub(crate) fn set_permissive(
     Ok(())
 }
 
-/// Unlocks the policy and sets enforcing mode, so that one KUnit test's lock does not
-/// outlive it.
-#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
-pub(crate) fn reset_for_tests(_writer: &mut kernel::sync::GlobalGuard<WRITER>) {
-    LOCKED.store(false, Relaxed);
-    PERMISSIVE.store(false, Relaxed);
-}
-
 /// Returns a reference to the snapshot in force, or `None` when the policy is empty.
 pub(crate) fn current() -> Option<Arc<Snapshot>> {
     let guard = rcu::read_lock();
@@ -180,7 +172,7 @@ pub(crate) fn current() -> Option<Arc<Snapshot>> {
 
 /// Borrows the snapshot in force for as long as `_guard` holds the RCU read lock.
 fn active(_guard: &rcu::Guard) -> Option<ArcBorrow<'_, Snapshot>> {
-    // ORDERING: Pairs with the `Full` exchange in `update()`, like rcu_dereference().
+    // ORDERING: Pairs with the `Full` exchange in `publish()`, like rcu_dereference().
     let active = ACTIVE.load(Acquire);
     if active.is_null() {
         return None;
@@ -196,7 +188,7 @@ fn active(_guard: &rcu::Guard) -> Option<ArcBorrow<'_, Snapshot>> {
 /// The caller holds [`WRITER`]. On success the new snapshot is published; the old one is
 /// released after an RCU grace period, once the caller has dropped the lock.
 pub(crate) fn update(
-    _writer: &mut kernel::sync::GlobalGuard<WRITER>,
+    writer: &mut kernel::sync::GlobalGuard<WRITER>,
     lines: &[Line],
 ) -> Result<Retired, Rejection> {
     if is_locked() {
@@ -206,7 +198,7 @@ pub(crate) fn update(
             error: EPERM,
         });
     }
-    // ORDERING: Only writers store `ACTIVE`, and they hold `WRITER`, which `_writer` proves.
+    // ORDERING: Only writers store `ACTIVE`, and they hold `WRITER`, which `writer` proves.
     let active = ACTIVE.load(Relaxed);
     let rules = if active.is_null() {
         &[][..]
@@ -221,6 +213,21 @@ pub(crate) fn update(
     } else {
         Some(Arc::new(snapshot, GFP_KERNEL)?)
     };
+    let retired = publish(writer, snapshot);
+    if lines.iter().any(|(_, op)| matches!(op, Op::Lock)) {
+        // INVARIANT: The batch was published; we hold `WRITER`.
+        LOCKED.store(true, Relaxed);
+    }
+    Ok(retired)
+}
+
+/// Puts `snapshot` in force (`None` for the empty policy); returns the one it replaces.
+///
+/// `_writer` proves that the caller holds [`WRITER`].
+fn publish(
+    _writer: &mut kernel::sync::GlobalGuard<WRITER>,
+    snapshot: Option<Arc<Snapshot>>,
+) -> Retired {
     let words = snapshot.as_ref().map(|s| s.reserved_words());
     let new_word = |i: usize| words.and_then(|w| w.get(i)).copied().unwrap_or(0);
     // INVARIANT: Ports the new snapshot reserves are added before it is published, and ports
@@ -233,17 +240,55 @@ pub(crate) fn update(
     let new = snapshot.clone().map_or(ptr::null(), Arc::into_raw);
     // ORDERING: `Full` orders the snapshot's initialisation before its publication, like
     // rcu_assign_pointer(), and the bits set above before it.
-    // INVARIANT: `new` is null or came from `Arc::into_raw`; we hold `WRITER`; the old value
-    // is released by `Retired` only after a grace period.
+    // INVARIANT: `new` is null or came from `Arc::into_raw`; `_writer` proves we hold `WRITER`;
+    // the old value is released by `Retired` only after a grace period.
     let old = ACTIVE.xchg(new, Full);
     for (i, word) in RESERVED.iter().enumerate() {
         word.store(new_word(i), Relaxed);
     }
-    if lines.iter().any(|(_, op)| matches!(op, Op::Lock)) {
-        // INVARIANT: The batch was published; we hold `WRITER`.
-        LOCKED.store(true, Relaxed);
+    Retired(old)
+}
+
+/// The policy, mode and lock in force when a KUnit test started, put back when it ends, so
+/// that the tests, which change them, leave a boot policy in force as they found it.
+///
+/// A failed KUnit assertion ends the test without unwinding, so without this drop: a test
+/// that locks the policy drops it before asserting.
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+pub(crate) struct SavedForTests {
+    snapshot: Option<Arc<Snapshot>>,
+    permissive: bool,
+    locked: bool,
+}
+
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+impl SavedForTests {
+    /// Saves the state in force, then unlocks and sets enforcing mode for the test.
+    pub(crate) fn new() -> Self {
+        // SAFETY: KUnit runs its tests one at a time, after LSM init.
+        unsafe { init() };
+        let _writer = WRITER.lock();
+        let saved = Self {
+            snapshot: current(),
+            permissive: is_permissive(),
+            locked: is_locked(),
+        };
+        LOCKED.store(false, Relaxed);
+        PERMISSIVE.store(false, Relaxed);
+        saved
     }
-    Ok(Retired(old))
+}
+
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+impl Drop for SavedForTests {
+    fn drop(&mut self) {
+        let mut writer = WRITER.lock();
+        let retired = publish(&mut writer, self.snapshot.take());
+        PERMISSIVE.store(self.permissive, Relaxed);
+        LOCKED.store(self.locked, Relaxed);
+        drop(writer);
+        drop(retired);
+    }
 }
 
 /// A snapshot taken out of force, released after an RCU grace period when dropped.

@@ -1,22 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Reporting decisions to the administrator: one rate-limited log line per denial.
+//! Reporting decisions and policy changes to the administrator: an audit record where audit
+//! is on (see [`crate::audit`]), else a rate-limited log line, for each denial; a log line,
+//! and an audit record, for each policy write, mode change and lock.
 //!
 //! The program is named by the file the task executed (see [`crate::task`]), as the kernel
 //! sees it from the task's root.
 
 use core::ptr;
-use kernel::{pr_notice_ratelimited, prelude::*, str::BStr, task::Task};
+use kernel::{pr_notice_ratelimited, pr_warn_ratelimited, prelude::*, str::BStr, task::Task};
 
-use crate::{net::Transport, task};
+use crate::{grammar::Rejection, net::Transport, sockaddr, task};
 
-/// Logs that the current task was denied `port` of `transport` by `operation` (`bind`,
-/// `bindx`), or in permissive mode would have been, at most ten times every five seconds.
-pub(crate) fn denied(operation: &str, transport: Transport, port: u16, permissive: bool) {
-    let task = current!();
+#[cfg(CONFIG_AUDIT)]
+use crate::audit;
+
+/// Without audit, no record is made: the log line stands alone.
+#[cfg(not(CONFIG_AUDIT))]
+mod audit {
+    use super::{Subject, Transport};
+    use crate::sockaddr::IpAddr;
+
+    pub(crate) fn denied(
+        _: &str,
+        _: Transport,
+        _: Option<IpAddr>,
+        _: u16,
+        _: bool,
+        _: &Subject<'_>,
+    ) -> bool {
+        false
+    }
+    pub(crate) fn policy_written(_: bool, _: &Subject<'_>) {}
+    pub(crate) fn mode_changed(_: bool, _: bool, _: bool, _: &Subject<'_>) {}
+    pub(crate) fn locked(_: &Subject<'_>) {}
+}
+
+/// The current task as records name it.
+pub(crate) struct Subject<'a> {
+    pub(crate) pid: i32,
+    /// `comm`, untrusted: any task may set its own.
+    pub(crate) comm: &'a [u8],
+    /// The path of the file it executed, or `?`; untrusted: any user may name a file.
+    pub(crate) exe: &'a [u8],
+}
+
+/// Runs `f` with the current task as records name it.
+fn with_subject<R>(f: impl FnOnce(&Subject<'_>) -> R) -> R {
     // SAFETY: `comm` of the current task is an array another thread of it may rename
     // concurrently: read it once, volatile, as get_task_comm() does with strscpy_pad(); a
-    // torn read only garbles the log line.
+    // torn read only garbles the record.
     let comm = unsafe { ptr::read_volatile(&raw const (*Task::current_raw()).comm) };
     let comm = CStr::from_bytes_until_nul(&comm[..]).map_or(&b"?"[..], |c| c.to_bytes());
     let mut buf = [0u8; 256];
@@ -24,18 +57,88 @@ pub(crate) fn denied(operation: &str, transport: Transport, port: u16, permissiv
         Some(exe) => exe.path().write_into(&mut buf).unwrap_or(b"?"),
         None => b"?",
     });
-    pr_notice_ratelimited!(
-        "{}denied {} to {} port {}: pid={} comm=\"{}\" exe=\"{}\"\n",
-        if permissive {
-            "permissive: would have "
+    f(&Subject {
+        pid: current!().pid(),
+        comm,
+        exe,
+    })
+}
+
+/// Reports that the current task was denied `port` of `transport` by `operation` (`bind`,
+/// `bindx`) at the socket address `addr`, or in permissive mode would have been: one audit
+/// record, or where audit makes none, a log line, at most ten every five seconds.
+pub(crate) fn denied(
+    operation: &str,
+    transport: Transport,
+    addr: &[u8],
+    port: u16,
+    permissive: bool,
+) {
+    let ip = sockaddr::ip_address(addr);
+    with_subject(|subject| {
+        if audit::denied(operation, transport, ip, port, permissive, subject) {
+            return;
+        }
+        pr_notice_ratelimited!(
+            "{}denied {} to {} port {}: pid={} comm=\"{}\" exe=\"{}\"\n",
+            if permissive {
+                "permissive: would have "
+            } else {
+                ""
+            },
+            operation,
+            transport.name(),
+            port,
+            subject.pid,
+            BStr::from_bytes(subject.comm),
+            BStr::from_bytes(subject.exe),
+        );
+    })
+}
+
+/// Reports a write of policy text: refused (logged, rate-limited, with the line and reason),
+/// or applied; and audits it either way.
+pub(crate) fn policy_written(outcome: core::result::Result<(), &Rejection>) {
+    if let Err(rejection) = outcome {
+        if rejection.line == 0 {
+            pr_warn_ratelimited!("policy rejected: {}\n", rejection.reason);
         } else {
-            ""
-        },
-        operation,
-        transport.name(),
-        port,
-        task.pid(),
-        BStr::from_bytes(comm),
-        BStr::from_bytes(exe),
-    );
+            pr_warn_ratelimited!(
+                "policy rejected: line {}: {}\n",
+                rejection.line,
+                rejection.reason
+            );
+        }
+    }
+    with_subject(|subject| audit::policy_written(outcome.is_ok(), subject));
+}
+
+/// Reports a switch to permissive mode (or back), or a switch refused.
+pub(crate) fn mode_changed(permissive: bool, old: bool, applied: bool) {
+    let mode = |permissive| {
+        if permissive {
+            "permissive"
+        } else {
+            "enforcing"
+        }
+    };
+    with_subject(|subject| {
+        if applied {
+            pr_notice!("mode set to {} by pid={}\n", mode(permissive), subject.pid);
+        } else {
+            pr_warn_ratelimited!("mode rejected: locked until reboot\n");
+        }
+        audit::mode_changed(permissive, old, applied, subject);
+    })
+}
+
+/// Reports that the policy and the mode were locked until reboot.
+pub(crate) fn locked() {
+    with_subject(|subject| {
+        pr_notice!(
+            "policy and mode locked until reboot by pid={}\n",
+            subject.pid
+        );
+        audit::locked(subject);
+    })
 }

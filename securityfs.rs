@@ -35,15 +35,25 @@ use crate::{
         self,
         WRITER, //
     },
+    report,
 };
 
 /// Text written after the last newline so far.
-#[derive(Default)]
 struct Pending {
     /// The start of a line whose newline has not been written yet.
     partial: KVVec<u8>,
     /// The number of the line `partial` starts, counting from the open.
     line: usize,
+}
+
+impl Pending {
+    /// Nothing written yet: the next line is line 1.
+    fn new() -> Self {
+        Self {
+            partial: KVVec::new(),
+            line: 1,
+        }
+    }
 }
 
 /// What one open file description of `policy` holds.
@@ -54,22 +64,14 @@ struct OpenPolicy {
     pending: GlobalLockedBy<Pending, WRITER>,
 }
 
+/// Returns whether `file` was opened for reading only: it has nothing to apply at close.
+fn is_read_only(file: &File) -> bool {
+    file.flags() & flags::O_ACCMODE == flags::O_RDONLY
+}
+
 /// Returns whether `text` is only spaces, tabs and newlines.
 fn is_blank(text: &[u8]) -> bool {
     text.iter().all(|&c| matches!(c, b' ' | b'\t' | b'\n'))
-}
-
-/// Logs why policy text was refused, rate-limited.
-fn report(rejection: &Rejection) {
-    if rejection.line == 0 {
-        pr_warn_ratelimited!("policy rejected: {}\n", rejection.reason);
-    } else {
-        pr_warn_ratelimited!(
-            "policy rejected: line {}: {}\n",
-            rejection.line,
-            rejection.reason
-        );
-    }
 }
 
 /// Applies the complete lines of `pending.partial` followed by `data` as one transaction;
@@ -100,23 +102,24 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
             reason: "line too long",
             error: EINVAL,
         };
-        report(&rejection);
+        report::policy_written(Err(&rejection));
         return Err(rejection.error);
     }
     // Allocated before the policy changes, so that nothing can fail after it has.
     let mut rest = KVVec::with_capacity(partial.len(), GFP_KERNEL)?;
     rest.extend_from_slice(partial, GFP_KERNEL)?;
+    let was_locked = policy::is_locked();
     let retired = if is_blank(complete) {
         None
     } else {
         let outcome = grammar::parse(complete, first_line)
             .and_then(|lines| policy::update(&mut writer, &lines));
-        Some(
-            outcome
-                .inspect_err(report)
-                .map_err(|rejection| rejection.error)?,
-        )
+        report::policy_written(outcome.as_ref().map(|_| ()));
+        Some(outcome.map_err(|rejection| rejection.error)?)
     };
+    if !was_locked && policy::is_locked() {
+        report::locked();
+    }
     let pending = pending.as_mut(&mut writer);
     pending.partial = rest;
     pending.line = first_line + newlines;
@@ -145,10 +148,7 @@ impl SecurityFile for PolicyFile {
         } else {
             rendered_policy()?
         };
-        let pending = GlobalLockedBy::new(Pending {
-            partial: KVVec::new(),
-            line: 1,
-        });
+        let pending = GlobalLockedBy::new(Pending::new());
         Ok(KBox::new(OpenPolicy { text, pending }, GFP_KERNEL)?)
     }
 
@@ -187,7 +187,10 @@ impl SecurityFile for PolicyFile {
 
     /// At each `close(2)`: applies a last line written without its newline, and returns its
     /// error, so that `echo -n bad > policy` fails. A refused line is dropped.
-    fn flush(open: &OpenPolicy, _file: &File) -> Result {
+    fn flush(open: &OpenPolicy, file: &File) -> Result {
+        if is_read_only(file) {
+            return Ok(());
+        }
         let result = apply_text(&open.pending, &[], true);
         if result.is_err() {
             discard_pending(&open.pending);
@@ -196,7 +199,10 @@ impl SecurityFile for PolicyFile {
     }
 
     /// The last reference is gone: applies what no `close(2)` did.
-    fn release(open: KBox<OpenPolicy>, _file: &File) {
+    fn release(open: KBox<OpenPolicy>, file: &File) {
+        if is_read_only(file) {
+            return;
+        }
         // Every `close()` flushed; a file never closed by a descriptor (its last reference
         // dropped otherwise) still gets its last line applied, with the error logged.
         let _ = apply_text(&open.pending, &[], true);
@@ -268,22 +274,13 @@ impl SecurityFile for ModeFile {
             }
         };
         let mut writer = WRITER.lock();
-        let changed = policy::is_permissive() != permissive;
-        policy::set_permissive(&mut writer, permissive)
-            .inspect_err(|_| pr_warn_ratelimited!("mode rejected: locked until reboot\n"))?;
+        let old = policy::is_permissive();
+        let result = policy::set_permissive(&mut writer, permissive);
         drop(writer);
-        if changed {
-            pr_notice!(
-                "mode set to {} by pid={}\n",
-                if permissive {
-                    "permissive"
-                } else {
-                    "enforcing"
-                },
-                current!().pid()
-            );
+        if old != permissive || result.is_err() {
+            report::mode_changed(permissive, old, result.is_ok());
         }
-        Ok(count)
+        result.map(|()| count)
     }
 }
 
@@ -313,19 +310,10 @@ pub(crate) fn init() -> Result {
 mod tests {
     use super::*;
 
-    /// Makes the policy usable even when KPortReserve is not in `lsm=`.
-    fn setup() {
-        // SAFETY: KUnit runs after LSM init, one test at a time.
-        unsafe { policy::init() };
-    }
-
     /// Writes each chunk as one `write(2)`, then closes; returns the policy rendered.
     fn write_chunks(chunks: &[&str]) -> Result<KVVec<u8>> {
-        setup();
-        let pending = GlobalLockedBy::new(Pending {
-            partial: KVVec::new(),
-            line: 1,
-        });
+        let _saved = policy::SavedForTests::new();
+        let pending = GlobalLockedBy::new(Pending::new());
         apply_text(&pending, b"clear\n", false)?;
         for chunk in chunks {
             apply_text(&pending, chunk.as_bytes(), false)?;
@@ -348,11 +336,8 @@ mod tests {
 
     #[test]
     fn rejected_write_leaves_policy_and_partial_line() -> Result {
-        setup();
-        let pending = GlobalLockedBy::new(Pending {
-            partial: KVVec::new(),
-            line: 1,
-        });
+        let _saved = policy::SavedForTests::new();
+        let pending = GlobalLockedBy::new(Pending::new());
         apply_text(&pending, b"clear\n20000 /a\n200", false)?;
         assert!(apply_text(&pending, b"01 /b\nbad line here\n", false).is_err());
         // The rejected write changed nothing: the partial "200" is still pending.
@@ -369,8 +354,8 @@ mod tests {
 
     #[test]
     fn reserved_ports_follow_each_write() -> Result {
-        setup();
-        let pending = GlobalLockedBy::new(Pending::default());
+        let _saved = policy::SavedForTests::new();
+        let pending = GlobalLockedBy::new(Pending::new());
         apply_text(&pending, b"clear\n30000-30002 /a\n", false)?;
         assert!(policy::is_reserved(30001) && !policy::is_reserved(30003));
         apply_text(&pending, b"delete 30000-30002 /a\n30003 /a\n", false)?;
@@ -385,8 +370,8 @@ mod tests {
 
     #[test]
     fn lock_refuses_every_later_change() -> Result {
-        setup();
-        let pending = GlobalLockedBy::new(Pending::default());
+        let saved = policy::SavedForTests::new();
+        let pending = GlobalLockedBy::new(Pending::new());
         // A `lock` in a refused write does not lock.
         assert!(apply_text(&pending, b"clear\n40000 /a\nlock\nbad\n", false).is_err());
         assert!(!policy::is_locked());
@@ -395,9 +380,9 @@ mod tests {
         let refused = apply_text(&pending, b"clear\n", false).err();
         let text = rendered_policy()?;
         let mode = policy::set_permissive(&mut WRITER.lock(), true).err();
-        // Unlock before asserting, so that a failure does not lock the later tests out.
-        policy::reset_for_tests(&mut WRITER.lock());
-        apply_text(&pending, b"clear\n", true)?;
+        // Unlock before asserting: a failed assertion ends the test without unwinding, and
+        // the later tests must not find the policy locked.
+        drop(saved);
         assert!(locked);
         assert_eq!(refused, Some(EPERM));
         assert_eq!(&text[..], b"40000 /a\nlock\n");
@@ -407,8 +392,8 @@ mod tests {
 
     #[test]
     fn overlong_partial_line_is_refused() -> Result {
-        setup();
-        let pending = GlobalLockedBy::new(Pending::default());
+        let _saved = policy::SavedForTests::new();
+        let pending = GlobalLockedBy::new(Pending::new());
         let mut long = KVVec::new();
         long.resize(MAX_LINE_LEN + 1, b'1', GFP_KERNEL)?;
         assert!(apply_text(&pending, &long, false).is_err());

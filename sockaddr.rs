@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Reading the local port out of the addresses `bind(2)` and `sctp_bindx()` take.
+//! Reading the local port (and, for the record of a denial, the IP address) out of the
+//! addresses `bind(2)` and `sctp_bindx()` take.
 //!
 //! Pure functions of the address bytes, so that KUnit tests them without sockets. A port is
 //! read from every address the socket's family might accept, so that no bind the stack would
@@ -9,6 +10,7 @@
 //! and is left to the stack, which refuses it with its own errno; a malformed address to a
 //! reserved port may at worst be refused with KPortReserve's errno instead.
 
+use core::fmt;
 use kernel::{bindings, prelude::*};
 
 /// Reads the native-endian `u16` at `offset`.
@@ -83,6 +85,78 @@ pub(crate) fn inet_port(addr: &[u8], families: InetFamilies) -> Option<u16> {
     port_at(addr, INET_PORT_OFFSET)
 }
 
+/// An IP address a bind asks for, written as `%pI4` and `%pI6c` write it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IpAddr {
+    V4([u8; 4]),
+    V6([u8; 16]),
+}
+
+/// Offsets of the IP address in a `sockaddr_in` and a `sockaddr_in6`.
+const IN_ADDR_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_in, sin_addr);
+const IN6_ADDR_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_in6, sin6_addr);
+
+/// Returns the IP address of an IPv4 (or AF_UNSPEC, which IPv4 binds as IPv4), IPv6 or
+/// AF_RXRPC address; `None` for another family or a short address.
+pub(crate) fn ip_address(addr: &[u8]) -> Option<IpAddr> {
+    match u32::from(u16_at(addr, 0)?) {
+        bindings::AF_INET | bindings::AF_UNSPEC => {
+            let bytes = addr.get(IN_ADDR_OFFSET..IN_ADDR_OFFSET + 4)?;
+            Some(IpAddr::V4(bytes.try_into().ok()?))
+        }
+        bindings::AF_INET6 => {
+            let bytes = addr.get(IN6_ADDR_OFFSET..IN6_ADDR_OFFSET + 16)?;
+            Some(IpAddr::V6(bytes.try_into().ok()?))
+        }
+        bindings::AF_RXRPC => ip_address(addr.get(RXRPC_TRANSPORT_OFFSET..)?),
+        _ => None,
+    }
+}
+
+/// Writes IPv6 address groups in hexadecimal, separated by `:`.
+fn write_groups(f: &mut fmt::Formatter<'_>, groups: &[u16]) -> fmt::Result {
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            f.write_str(":")?;
+        }
+        write!(f, "{group:x}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for IpAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bytes = match self {
+            Self::V4([a, b, c, d]) => return write!(f, "{a}.{b}.{c}.{d}"),
+            Self::V6(bytes) => bytes,
+        };
+        let groups: [u16; 8] =
+            core::array::from_fn(|i| u16::from_be_bytes([bytes[2 * i], bytes[2 * i + 1]]));
+        if groups[..6] == [0, 0, 0, 0, 0, 0xffff] {
+            let [a, b, c, d] = [bytes[12], bytes[13], bytes[14], bytes[15]];
+            return write!(f, "::ffff:{a}.{b}.{c}.{d}");
+        }
+        // RFC 5952: the longest run of two or more zero groups, the first of equals, is `::`.
+        let (mut run_start, mut run_len, mut i) = (0, 0, 0);
+        while i < groups.len() {
+            let start = i;
+            while i < groups.len() && groups[i] == 0 {
+                i += 1;
+            }
+            if i - start > run_len {
+                (run_start, run_len) = (start, i - start);
+            }
+            i += 1;
+        }
+        if run_len < 2 {
+            return write_groups(f, &groups);
+        }
+        write_groups(f, &groups[..run_start])?;
+        f.write_str("::")?;
+        write_groups(f, &groups[run_start + run_len..])
+    }
+}
+
 /// Offset of the transport address in a `sockaddr_rxrpc`.
 const RXRPC_TRANSPORT_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_rxrpc, transport);
 
@@ -117,12 +191,12 @@ impl<'a> BindxPorts<'a> {
     }
 }
 
-impl Iterator for BindxPorts<'_> {
-    /// A port, or `EINVAL` for a malformed list (as the stack answers), after which the walk
-    /// ends.
-    type Item = Result<u16>;
+impl<'a> Iterator for BindxPorts<'a> {
+    /// A port and the address that holds it, or `EINVAL` for a malformed list (as the stack
+    /// answers), after which the walk ends.
+    type Item = Result<(u16, &'a [u8])>;
 
-    fn next(&mut self) -> Option<Result<u16>> {
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
             if self.rest.is_empty() {
                 return None;
@@ -141,7 +215,7 @@ impl Iterator for BindxPorts<'_> {
             };
             self.rest = rest;
             if let Some(port) = port_at(addr, INET_PORT_OFFSET) {
-                return Some(Ok(port));
+                return Some(Ok((port, addr)));
             }
         }
     }
@@ -246,7 +320,7 @@ mod tests {
     fn bindx(addrs: &[u8]) -> Result<KVec<u16>> {
         let mut ports = KVec::new();
         for port in BindxPorts::new(addrs) {
-            ports.push(port?, GFP_KERNEL)?;
+            ports.push(port?.0, GFP_KERNEL)?;
         }
         Ok(ports)
     }
@@ -274,9 +348,71 @@ mod tests {
         assert_eq!(bindx(&in4(bindings::AF_UNSPEC, 9000)).err(), Some(EINVAL));
         // The walk stops at the first error.
         let mut walk = BindxPorts::new(&list[..SOCKADDR_IN_LEN + 1]);
-        assert_eq!(walk.next().map(|r| r.ok()), Some(Some(9000)));
+        assert_eq!(walk.next().map(|r| r.ok().map(|p| p.0)), Some(Some(9000)));
         assert_eq!(walk.next().map(|r| r.err()), Some(Some(EINVAL)));
         assert!(walk.next().is_none());
         Ok(())
+    }
+
+    /// The text of `addr` as the record of a denial has it.
+    struct Shown {
+        bytes: [u8; 64],
+        len: usize,
+    }
+
+    impl fmt::Write for Shown {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.len + s.len();
+            let to = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+            to.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    fn shown(addr: IpAddr) -> Shown {
+        let mut shown = Shown {
+            bytes: [0; 64],
+            len: 0,
+        };
+        let _ = fmt::Write::write_fmt(&mut shown, format_args!("{addr}"));
+        shown
+    }
+
+    /// An IPv6 address from its eight groups.
+    fn v6(groups: [u16; 8]) -> IpAddr {
+        IpAddr::V6(core::array::from_fn(|i| groups[i / 2].to_be_bytes()[i % 2]))
+    }
+
+    #[test]
+    fn addresses_are_written_as_the_kernel_writes_them() {
+        let cases: [(IpAddr, &str); 9] = [
+            (IpAddr::V4([127, 0, 0, 1]), "127.0.0.1"),
+            (v6([0; 8]), "::"),
+            (v6([0, 0, 0, 0, 0, 0, 0, 1]), "::1"),
+            (v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]), "2001:db8::1"),
+            (v6([1, 0, 0, 2, 0, 0, 0, 3]), "1:0:0:2::3"),
+            (v6([1, 0, 0, 2, 0, 0, 3, 4]), "1::2:0:0:3:4"),
+            (v6([1, 2, 3, 4, 5, 6, 7, 0]), "1:2:3:4:5:6:7:0"),
+            (v6([1, 0, 0, 0, 0, 0, 0, 0]), "1::"),
+            (v6([0, 0, 0, 0, 0, 0xffff, 0x7f00, 1]), "::ffff:127.0.0.1"),
+        ];
+        for (addr, expected) in cases {
+            let shown = shown(addr);
+            assert_eq!(&shown.bytes[..shown.len], expected.as_bytes());
+        }
+    }
+
+    #[test]
+    fn addresses_are_read_by_family() {
+        let mut v4 = in4(bindings::AF_INET, 80);
+        v4[IN_ADDR_OFFSET..IN_ADDR_OFFSET + 4].copy_from_slice(&[10, 0, 0, 1]);
+        assert_eq!(ip_address(&v4), Some(IpAddr::V4([10, 0, 0, 1])));
+        assert_eq!(ip_address(&v4[..IN_ADDR_OFFSET + 3]), None);
+        let mut six = in6(80);
+        six[IN6_ADDR_OFFSET + 15] = 1;
+        assert_eq!(ip_address(&six), Some(v6([0, 0, 0, 0, 0, 0, 0, 1])));
+        assert_eq!(ip_address(&rxrpc(&v4)), Some(IpAddr::V4([10, 0, 0, 1])));
+        assert_eq!(ip_address(&in4(bindings::AF_UNIX, 80)), None);
     }
 }

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Audit records, built with `CONFIG_AUDIT`: one `AUDIT_KPORTRESERVE_ACCESS` record per
+//! denial, one `AUDIT_MAC_POLICY_LOAD` per policy write and one `AUDIT_MAC_STATUS` per mode
+//! change and lock, each with `lsm=kportreserve`. The formats are in
+//! `Documentation/admin-guide/LSM/kportreserve.rst`; [`crate::report`] calls these.
+
+use core::fmt::Write;
+use kernel::{audit::Record, bindings, prelude::*};
+
+use crate::{net::Transport, report::Subject, sockaddr::IpAddr};
+
+/// Appends ` pid=N comm=... exe=...`, the strings as audit writes untrusted ones.
+fn subject(record: &mut Record, subject: &Subject<'_>) {
+    let _ = write!(record, " pid={} comm=", subject.pid);
+    record.untrusted_string(subject.comm);
+    let _ = record.write_str(" exe=");
+    record.untrusted_string(subject.exe);
+}
+
+/// Records a denial (`res=0`), or in permissive mode a would-be one (`permissive=1 res=1`);
+/// returns whether a record was made: none when audit is off.
+pub(crate) fn denied(
+    operation: &str,
+    transport: Transport,
+    ip: Option<IpAddr>,
+    port: u16,
+    permissive: bool,
+    task: &Subject<'_>,
+) -> bool {
+    // Binds are decided in process context, where the hooks may sleep.
+    let Some(mut record) = Record::start(bindings::AUDIT_KPORTRESERVE_ACCESS, GFP_KERNEL) else {
+        return false;
+    };
+    let _ = write!(
+        record,
+        "lsm=kportreserve op={} proto={} laddr=",
+        operation,
+        transport.name()
+    );
+    let _ = match ip {
+        Some(ip) => write!(record, "{ip}"),
+        None => record.write_str("?"),
+    };
+    let _ = write!(record, " lport={port}");
+    subject(&mut record, task);
+    let permissive = u8::from(permissive);
+    let _ = write!(record, " permissive={permissive} res={permissive}");
+    true
+}
+
+/// Starts a record of a change to the policy or the mode: `lsm=kportreserve op=OP`.
+fn change(record_type: u32, op: &str) -> Option<Record> {
+    let mut record = Record::start(record_type, GFP_KERNEL)?;
+    let _ = write!(record, "lsm=kportreserve op={op}");
+    Some(record)
+}
+
+/// Records a write to the policy file: `res=1` if it applied, `res=0` if it was refused.
+pub(crate) fn policy_written(applied: bool, task: &Subject<'_>) {
+    if let Some(mut record) = change(bindings::AUDIT_MAC_POLICY_LOAD, "load") {
+        record.session();
+        subject(&mut record, task);
+        let _ = write!(record, " res={}", u8::from(applied));
+    }
+}
+
+/// Records a switch between enforcing and permissive mode, or a refused one.
+pub(crate) fn mode_changed(permissive: bool, old: bool, applied: bool, task: &Subject<'_>) {
+    if let Some(mut record) = change(bindings::AUDIT_MAC_STATUS, "mode") {
+        let _ = write!(
+            record,
+            " permissive={} old_permissive={}",
+            u8::from(permissive),
+            u8::from(old)
+        );
+        record.session();
+        subject(&mut record, task);
+        let _ = write!(record, " res={}", u8::from(applied));
+    }
+}
+
+/// Records the lock of the policy and the mode until reboot.
+pub(crate) fn locked(task: &Subject<'_>) {
+    if let Some(mut record) = change(bindings::AUDIT_MAC_STATUS, "lock") {
+        let _ = record.write_str(" locked=1");
+        record.session();
+        subject(&mut record, task);
+        let _ = record.write_str(" res=1");
+    }
+}

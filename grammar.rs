@@ -119,6 +119,7 @@ fn parse_line(line: &[u8]) -> core::result::Result<Option<Op>, &'static str> {
     let rule = Rule {
         ports,
         program: Arc::new(program, GFP_KERNEL).map_err(|_| "out of memory")?,
+        counters: None,
     };
     Ok(Some(if delete {
         Op::Delete(rule)

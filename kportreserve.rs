@@ -20,6 +20,7 @@ use kernel::{bindings, prelude::*};
 #[cfg(CONFIG_AUDIT)]
 mod audit;
 mod boot;
+mod counters;
 mod grammar;
 mod identity;
 mod limits;

@@ -308,6 +308,9 @@ pub(crate) unsafe extern "C" fn hook_sk_port_reserved(
     }
     // SAFETY: `sk` is live by the contract.
     let in_initial_netns = unsafe { Sock::new(sk) }.is_some_and(|sk| sk.in_initial_netns());
+    if in_initial_netns {
+        policy::count_skip(port);
+    }
     c_int::from(in_initial_netns)
 }
 
@@ -324,6 +327,7 @@ kernel::lsm_hooks! {
 #[kunit_tests(kportreserve_net)]
 mod tests {
     use super::*;
+    use crate::counters::Event;
     use core::ptr;
     use kernel::error::to_result;
 
@@ -449,6 +453,39 @@ mod tests {
         assert!(!reserved(40133));
         load("clear\n")?;
         assert!(!reserved(40130));
+        Ok(())
+    }
+
+    /// The `(denied, skipped)` counts of the rule in force for exactly `port`.
+    fn counts(port: u16) -> Option<(u64, u64)> {
+        let snapshot = policy::current()?;
+        let rule = snapshot.rules().iter().find(|r| r.ports.low == port)?;
+        let counters = rule.counters.as_ref()?;
+        Some((counters.get(Event::Denied), counters.get(Event::Skipped)))
+    }
+
+    #[test]
+    fn denials_and_skips_are_counted_on_the_rule() -> Result {
+        let _saved = policy::SavedForTests::new();
+        let sock = KernelSocket::tcp()?;
+        let mut addr = ipv4_any(40140);
+        let len = core::mem::size_of_val(&addr);
+        load("clear\n40140 <kernel>\n")?;
+        assert_eq!(counts(40140), Some((0, 0)));
+        assert_eq!(hook(&sock, &mut addr, len), DENIED.to_errno());
+        assert_eq!(hook(&sock, &mut addr, len), DENIED.to_errno());
+        // SAFETY: `sock` is live.
+        assert_ne!(unsafe { hook_sk_port_reserved(sock.sk(), 40140) }, 0);
+        assert_eq!(counts(40140), Some((2, 1)));
+        // A write that keeps the rule keeps its counts; a new rule starts at zero.
+        load("40141 <kernel>\n")?;
+        assert_eq!(counts(40140), Some((2, 1)));
+        assert_eq!(counts(40141), Some((0, 0)));
+        // Deleted, then added back by a later write: a new rule.
+        load("delete 40140 <kernel>\n")?;
+        load("40140 <kernel>\n")?;
+        assert_eq!(counts(40140), Some((0, 0)));
+        load("clear\n")?;
         Ok(())
     }
 

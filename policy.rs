@@ -138,6 +138,15 @@ pub(crate) fn is_reserved(port: u16) -> bool {
         .is_some_and(|word| word.load(Relaxed) & (1 << (port % 64)) != 0)
 }
 
+/// Counts an automatic port choice that passed over `port`, a reserved port, on the rules
+/// that reserve it. No lock and no allocation: safe in atomic context.
+pub(crate) fn count_skip(port: u16) {
+    let guard = rcu::read_lock();
+    if let Some(snapshot) = active(&guard) {
+        snapshot.count_skip(port);
+    }
+}
+
 /// Returns whether the policy and the mode are locked until reboot.
 pub(crate) fn is_locked() -> bool {
     // ORDERING: Writers check it again under `WRITER`; readers only report it.

@@ -6,7 +6,13 @@
 use core::cmp::Ordering;
 use kernel::{alloc::AllocError, prelude::*, sync::Arc};
 
-use crate::limits::MAX_PATH_LEN;
+use crate::{
+    counters::{
+        Event,
+        RuleCounters, //
+    },
+    limits::MAX_PATH_LEN,
+};
 
 /// The name that reserves a port for in-kernel sockets only.
 const KERNEL_NAME: &[u8] = b"<kernel>";
@@ -215,9 +221,19 @@ fn needs_escape(c: u8) -> bool {
 pub(crate) struct Rule {
     pub(crate) ports: PortRange,
     pub(crate) program: Arc<Program>,
+    /// Set when the rule enters the policy in force, and kept while it stays; `None` in a
+    /// parsed line. Not part of the rule's identity.
+    pub(crate) counters: Option<Arc<RuleCounters>>,
 }
 
 impl Rule {
+    /// Counts `event` for the rule, if it is in force.
+    pub(crate) fn count(&self, event: Event) {
+        if let Some(counters) = &self.counters {
+            counters.count(event);
+        }
+    }
+
     pub(crate) fn cmp(&self, other: &Self) -> Ordering {
         self.ports
             .cmp(&other.ports)

@@ -8,6 +8,10 @@ use core::cmp::Ordering;
 use kernel::{alloc::AllocError, prelude::*};
 
 use crate::{
+    counters::{
+        Event,
+        RuleCounters, //
+    },
     grammar::{
         Line,
         Op,
@@ -106,8 +110,8 @@ impl Snapshot {
         &self.reserved
     }
 
-    /// The programs that may bind `port`, in rule order; none when it is not reserved.
-    pub(crate) fn programs_for(&self, port: u16) -> impl Iterator<Item = &Program> {
+    /// The rules that reserve `port`, in rule order; none when it is not reserved.
+    pub(crate) fn rules_for(&self, port: u16) -> impl Iterator<Item = &Rule> {
         let start = self.index.partition_point(|entry| entry.port < port);
         self.index
             .get(start..)
@@ -115,10 +119,16 @@ impl Snapshot {
             .iter()
             .take_while(move |entry| entry.port == port)
             .filter_map(|entry| self.rules.get(entry.rule as usize))
-            .map(|rule| &*rule.program)
     }
 
-    /// Decides a bind of `port` by a task that `is_program` recognises.
+    /// The programs that may bind `port`, in rule order; none when it is not reserved.
+    pub(crate) fn programs_for(&self, port: u16) -> impl Iterator<Item = &Program> {
+        self.rules_for(port).map(|rule| &*rule.program)
+    }
+
+    /// Decides a bind of `port` by a task that `is_program` recognises, and counts it: as
+    /// allowed on the first rule naming the task's program, or as denied on every rule of
+    /// the port.
     ///
     /// `is_program` is called only for a reserved port, once per program path of its rules
     /// until one matches. `<kernel>` matches no task: in-kernel sockets never get here.
@@ -130,10 +140,39 @@ impl Snapshot {
         if !self.is_reserved(port) {
             return true;
         }
-        self.programs_for(port).any(|program| match program {
+        let allowing = self.rules_for(port).find(|rule| match &*rule.program {
             Program::Kernel => false,
             Program::Path(path) => is_program(path),
-        })
+        });
+        match allowing {
+            Some(rule) => rule.count(Event::Allowed),
+            None => self
+                .rules_for(port)
+                .for_each(|rule| rule.count(Event::Denied)),
+        }
+        allowing.is_some()
+    }
+
+    /// Counts an automatic port choice that passed over `port`, on every rule of the port.
+    pub(crate) fn count_skip(&self, port: u16) {
+        self.rules_for(port)
+            .for_each(|rule| rule.count(Event::Skipped));
+    }
+
+    /// Renders the `counters` file: each rule as [`Self::render`] writes it, followed on its
+    /// line by its counts.
+    pub(crate) fn render_counters(&self) -> Result<KVVec<u8>, AllocError> {
+        let mut out = KVVec::new();
+        for rule in self.rules.iter() {
+            rule.render(&mut out)?;
+            // The rule's line without its newline, then the counts.
+            out.pop();
+            if let Some(counters) = &rule.counters {
+                counters.render(&mut out)?;
+            }
+            out.push(b'\n', GFP_KERNEL)?;
+        }
+        Ok(out)
     }
 
     /// The rules in force, sorted.
@@ -229,7 +268,12 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
             last = event.seq;
         }
         if present && !cleared_between(last, usize::MAX) {
-            result.push(head.rule.clone(), GFP_KERNEL)?;
+            // A rule in force comes first in its group (`seq` 0): it keeps its counters.
+            let mut rule = head.rule.clone();
+            if rule.counters.is_none() {
+                rule.counters = Some(RuleCounters::new()?);
+            }
+            result.push(rule, GFP_KERNEL)?;
         }
     }
     if let Some(line) = first_error {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy` and
-//! `mode`.
+//! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy`, `mode`
+//! and `counters`.
 //!
 //! `policy` (0600, `CAP_MAC_ADMIN` in the initial user namespace) reads back the policy in
 //! force and takes policy lines. Each `write(2)` is one transaction over its complete lines;
@@ -284,6 +284,37 @@ impl SecurityFile for ModeFile {
     }
 }
 
+/// The `counters` file, read-only: each rule in force, as `policy` reads, followed on its
+/// line by ` allowed=N denied=N skipped=N`. Same privilege as `policy`.
+struct CountersFile;
+
+#[vtable]
+impl SecurityFile for CountersFile {
+    type Ptr = KBox<KVVec<u8>>;
+
+    /// Checks the caller's privilege and renders the counters, so that a reader sees one
+    /// version however it reads.
+    fn open(_file: &File) -> Result<KBox<KVVec<u8>>> {
+        if !capability::capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
+        }
+        let text = match policy::current() {
+            None => KVVec::new(),
+            Some(snapshot) => snapshot.render_counters()?,
+        };
+        Ok(KBox::new(text, GFP_KERNEL)?)
+    }
+
+    fn read(
+        text: &KVVec<u8>,
+        _file: &File,
+        writer: &mut UserSliceWriter,
+        offset: &mut Offset,
+    ) -> Result<usize> {
+        writer.write_slice_file(text, offset)
+    }
+}
+
 /// Forgets the text written after the last newline.
 fn discard_pending(pending: &GlobalLockedBy<Pending, WRITER>) {
     let mut writer = WRITER.lock();
@@ -300,6 +331,9 @@ pub(crate) fn init() -> Result {
         .keep();
     dir.create_file::<ModeFile>(c"mode", 0o600)
         .inspect_err(|err| pr_err!("cannot create the mode file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<CountersFile>(c"counters", 0o400)
+        .inspect_err(|err| pr_err!("cannot create the counters file: {:?}\n", err))?
         .keep();
     dir.keep();
     Ok(())

@@ -14,9 +14,10 @@ KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockadd
                 "kportreserve_securityfs", "kportreserve_boot",
                 # The rust/kernel abstractions the LSM is built on.
                 "rust_kernel_ratelimit", "rust_kernel_lsm", "rust_kernel_path",
-                "rust_kernel_securityfs"}
+                "rust_kernel_securityfs", "rust_kernel_percpu"}
 SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test",
-             "sunrpc_test", "loader_test", "lockdown_test", "boot_test", "audit_test"}
+             "sunrpc_test", "loader_test", "lockdown_test", "boot_test", "audit_test",
+             "counters_test"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                     r"possible recursive locking|possible circular locking|"
                     r"suspicious RCU usage|UBSAN:|KASAN:|rust_panic|panicked at")

@@ -8,7 +8,7 @@
 //! sees it from the task's root.
 
 use core::ptr;
-use kernel::{pr_notice_ratelimited, pr_warn_ratelimited, prelude::*, str::BStr, task::Task};
+use kernel::{fmt, pr_notice_ratelimited, pr_warn_ratelimited, prelude::*, task::Task};
 
 use crate::{grammar::Rejection, net::Transport, sockaddr, task};
 
@@ -34,6 +34,25 @@ mod audit {
     pub(crate) fn policy_written(_: bool, _: &Subject<'_>) {}
     pub(crate) fn mode_changed(_: bool, _: bool, _: bool, _: &Subject<'_>) {}
     pub(crate) fn locked(_: &Subject<'_>) {}
+}
+
+/// Untrusted bytes to write between double quotes in a log line: printable ASCII as it is,
+/// but `"` as `\"`, `\` as `\\` and every other byte as `\xNN`, so that a name cannot end
+/// its field and forge another.
+struct Quoted<'a>(&'a [u8]);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &byte in self.0 {
+            match byte {
+                b'"' => f.write_str("\\\"")?,
+                b'\\' => f.write_str("\\\\")?,
+                0x20..=0x7e => write!(f, "{}", char::from(byte))?,
+                _ => write!(f, "\\x{byte:02x}")?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The current task as records name it.
@@ -90,8 +109,8 @@ pub(crate) fn denied(
             transport.name(),
             port,
             subject.pid,
-            BStr::from_bytes(subject.comm),
-            BStr::from_bytes(subject.exe),
+            Quoted(subject.comm),
+            Quoted(subject.exe),
         );
     })
 }
@@ -141,4 +160,23 @@ pub(crate) fn locked() {
         );
         audit::locked(subject);
     })
+}
+
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+#[kunit_tests(kportreserve_report)]
+mod tests {
+    use super::*;
+    use kernel::str::CString;
+
+    #[test]
+    fn quoted_names_cannot_end_their_field() -> Result {
+        let quoted = |bytes: &[u8]| CString::try_from_fmt(fmt!("{}", Quoted(bytes)));
+        assert_eq!(quoted(b"/usr/sbin/sshd")?.to_bytes(), b"/usr/sbin/sshd");
+        assert_eq!(
+            quoted(b"/tmp/x\" pid=1 exe=\"/usr/sbin/sshd")?.to_bytes(),
+            br#"/tmp/x\" pid=1 exe=\"/usr/sbin/sshd"#
+        );
+        assert_eq!(quoted(b"a\\b\nc\xff")?.to_bytes(), br"a\\b\x0ac\xff");
+        Ok(())
+    }
 }

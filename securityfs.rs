@@ -69,6 +69,15 @@ fn is_read_only(file: &File) -> bool {
     file.flags() & flags::O_ACCMODE == flags::O_RDONLY
 }
 
+/// Checks that the caller may open a file of the policy: `CAP_MAC_ADMIN`, and for writing,
+/// a policy not locked (once locked, opening for writing fails as every write would).
+fn may_open(file: &File) -> Result {
+    if !capability::capable(CAP_MAC_ADMIN) || (!is_read_only(file) && policy::is_locked()) {
+        return Err(EPERM);
+    }
+    Ok(())
+}
+
 /// Returns whether `text` is only spaces, tabs and newlines.
 fn is_blank(text: &[u8]) -> bool {
     text.iter().all(|&c| matches!(c, b' ' | b'\t' | b'\n'))
@@ -138,9 +147,7 @@ impl SecurityFile for PolicyFile {
 
     /// Checks the caller's privilege and renders the policy for reading.
     fn open(file: &File) -> Result<KBox<OpenPolicy>> {
-        if !capability::capable(CAP_MAC_ADMIN) {
-            return Err(EPERM);
-        }
+        may_open(file)?;
         // Render only for readers: `echo rule > policy` should not copy a large policy.
         let write_only = file.flags() & flags::O_ACCMODE == flags::O_WRONLY;
         let text = if write_only {
@@ -229,11 +236,8 @@ struct ModeFile;
 impl SecurityFile for ModeFile {
     type Ptr = ();
 
-    fn open(_file: &File) -> Result {
-        if !capability::capable(CAP_MAC_ADMIN) {
-            return Err(EPERM);
-        }
-        Ok(())
+    fn open(file: &File) -> Result {
+        may_open(file)
     }
 
     fn read(

@@ -11,7 +11,7 @@ import re
 import sys
 
 KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockaddr",
-                "kportreserve_securityfs", "kportreserve_boot",
+                "kportreserve_securityfs", "kportreserve_boot", "kportreserve_report",
                 # The rust/kernel abstractions the LSM is built on.
                 "rust_kernel_ratelimit", "rust_kernel_lsm", "rust_kernel_path",
                 "rust_kernel_securityfs", "rust_kernel_percpu"}

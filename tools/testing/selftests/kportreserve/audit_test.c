@@ -600,6 +600,28 @@ TEST_F(audit, denied_udp6_bind_is_audited)
 	expect_bind_record(_metadata, &self->task, record, "udp", "::1", port, false);
 }
 
+TEST_F(audit, comm_that_would_forge_fields_is_written_in_hex)
+{
+	char record[AUDIT_RECORD_MAX + 1], lport[8], comm[16] = {};
+	unsigned short port = free_port(AF_INET, SOCK_STREAM, PORT_FIRST - 1);
+
+	ASSERT_NE(0, port);
+	ASSERT_EQ(0, reserve(port));
+	/* Written raw, this name would end comm= and add a res= field of its own. */
+	ASSERT_EQ(0, prctl(PR_GET_NAME, comm));
+	ASSERT_EQ(0, prctl(PR_SET_NAME, "a b\" res=1"));
+	EXPECT_EQ(-EADDRINUSE, bind_loopback(AF_INET, SOCK_STREAM, port));
+	ASSERT_EQ(0, prctl(PR_SET_NAME, comm));
+
+	snprintf(lport, sizeof(lport), "%hu", port);
+	ASSERT_EQ(1, audit_count(self->saved.audit_fd, AUDIT_KPORTRESERVE_ACCESS, "lport", lport,
+				 record, sizeof(record)));
+	/* The bytes of 'a b" res=1', in hex, without quotes. */
+	expect_field(_metadata, record, "comm", "61206222207265733D31");
+	EXPECT_EQ(NULL, strstr(record, " res=1"));
+	expect_field(_metadata, record, "res", "0");
+}
+
 TEST_F(audit, permissive_bind_and_mode_changes_are_audited)
 {
 	char record[AUDIT_RECORD_MAX + 1], lport[8];

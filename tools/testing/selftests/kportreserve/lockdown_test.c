@@ -69,6 +69,18 @@ TEST_F(lockdown, lock_line_ends_every_change)
 	EXPECT_EQ(EPERM, write_errno(KPR_POLICY, "lock\n"));
 	EXPECT_EQ(EPERM, write_errno(KPR_MODE, "permissive"));
 	EXPECT_EQ(EPERM, write_errno(KPR_MODE, "enforcing"));
+	/* Not even opening them for writing: a locked policy has no writers. */
+	EXPECT_EQ(-1, open(KPR_POLICY, O_WRONLY | O_CLOEXEC));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, open(KPR_POLICY, O_RDWR | O_CLOEXEC));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, open(KPR_MODE, O_WRONLY | O_CLOEXEC));
+	EXPECT_EQ(EPERM, errno);
+	/* Reading the mode still works. */
+	fd = open(KPR_MODE, O_RDONLY | O_CLOEXEC);
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
 
 	/* And the locked policy is enforced. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -6,7 +6,7 @@
 //! `Documentation/admin-guide/LSM/kportreserve.rst`; [`crate::report`] calls these.
 
 use core::fmt::Write;
-use kernel::{audit::Record, bindings, prelude::*};
+use kernel::{alloc::flags::__GFP_NOWARN, audit::Record, bindings, prelude::*};
 
 use crate::{net::Transport, report::Subject, sockaddr::IpAddr};
 
@@ -19,7 +19,8 @@ fn subject(record: &mut Record, subject: &Subject<'_>) {
 }
 
 /// Records a denial (`res=0`), or in permissive mode a would-be one (`permissive=1 res=1`);
-/// returns whether a record was made: none when audit is off.
+/// returns whether audit is on: if so, audit decides about the record (its filters may drop
+/// it), and no log line is written.
 pub(crate) fn denied(
     operation: &str,
     transport: Transport,
@@ -28,9 +29,14 @@ pub(crate) fn denied(
     permissive: bool,
     task: &Subject<'_>,
 ) -> bool {
-    // Binds are decided in process context, where the hooks may sleep.
-    let Some(mut record) = Record::start(bindings::AUDIT_KPORTRESERVE_ACCESS, GFP_KERNEL) else {
+    if !kernel::audit::enabled() {
         return false;
+    }
+    // As other LSMs record accesses: no sleeping on a full backlog while a bind waits (the
+    // bindx hook holds the socket lock).
+    let flags = GFP_ATOMIC | __GFP_NOWARN;
+    let Some(mut record) = Record::start(bindings::AUDIT_KPORTRESERVE_ACCESS, flags) else {
+        return true;
     };
     let _ = write!(
         record,

@@ -42,24 +42,24 @@ kernel::builtin_param! {
     static LOCK: bool = false, c"kportreserve.lock";
 }
 
-/// Applies the boot mode, the built-in policy, the command line's policy and the lock, in
-/// that order; called by the LSM's init, after [`policy::init()`].
+/// Applies the built-in policy, the boot mode, the command line's policy and the lock, in
+/// that order, so that a built-in policy that locks cannot be changed from the command line;
+/// called by the LSM's init, after [`policy::init()`].
 pub(crate) fn init() {
     let mut writer = WRITER.lock();
-    match MODE.value().map(CStr::to_bytes) {
-        None | Some(b"enforcing") => {}
-        Some(b"permissive") => {
-            // Cannot fail: nothing is locked yet.
-            let _ = policy::set_permissive(&mut writer, true);
-            pr_notice!("permissive mode, from kportreserve.mode=\n");
-        }
-        Some(_) => pr_err!("kportreserve.mode= must be enforcing or permissive: enforcing\n"),
-    }
     apply(
         &mut writer,
         "CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY",
         BUILT_IN.as_bytes(),
     );
+    match MODE.value().map(CStr::to_bytes) {
+        None | Some(b"enforcing") => {}
+        Some(b"permissive") => match policy::set_permissive(&mut writer, true) {
+            Ok(()) => pr_notice!("permissive mode, from kportreserve.mode=\n"),
+            Err(_) => pr_err!("kportreserve.mode=: the built-in policy is locked: enforcing\n"),
+        },
+        Some(_) => pr_err!("kportreserve.mode= must be enforcing or permissive: enforcing\n"),
+    }
     if let Some(text) = POLICY.value() {
         apply(&mut writer, "kportreserve.policy=", text.to_bytes());
     }
@@ -80,17 +80,15 @@ fn apply(writer: &mut GlobalGuard<WRITER>, source: &str, text: &[u8]) {
     }
     match apply_text(writer, text) {
         Ok(()) => pr_info!(
-            "{}: {} rules in force\n",
+            "{}: applied, rules in force: {}\n",
             source,
             policy::current().map_or(0, |snapshot| snapshot.rules().len())
         ),
-        Err(rejection) if rejection.line == 0 => {
-            pr_err!(
-                "{}: refused, nothing applied: {}\n",
-                source,
-                rejection.reason
-            )
-        }
+        Err(rejection) if rejection.line == 0 => pr_err!(
+            "{}: refused, nothing applied: {}\n",
+            source,
+            rejection.reason
+        ),
         Err(rejection) => pr_err!(
             "{}: refused, nothing applied: line {}: {}\n",
             source,
@@ -103,7 +101,8 @@ fn apply(writer: &mut GlobalGuard<WRITER>, source: &str, text: &[u8]) {
 /// Applies boot policy text as one transaction, all or nothing.
 fn apply_text(writer: &mut GlobalGuard<WRITER>, text: &[u8]) -> Result<(), Rejection> {
     let lines = grammar::parse(&to_lines(text)?, 1)?;
-    // Nothing waits on the grace period at init: RCU has no other reader yet.
+    // Dropping the old snapshot waits for a grace period, with the lock held: at init, before
+    // the scheduler runs, `synchronize_rcu()` returns at once.
     drop(policy::update(writer, &lines)?);
     Ok(())
 }

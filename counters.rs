@@ -35,8 +35,8 @@ impl RuleCounters {
         self.0.add(event as usize, 1);
     }
 
-    /// The number of `event`s so far.
-    pub(crate) fn get(&self, event: Event) -> u64 {
+    /// The number of `event`s so far (wrapping at `usize::MAX`).
+    pub(crate) fn get(&self, event: Event) -> usize {
         self.0.sum(event as usize)
     }
 

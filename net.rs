@@ -457,7 +457,7 @@ mod tests {
     }
 
     /// The `(denied, skipped)` counts of the rule in force for exactly `port`.
-    fn counts(port: u16) -> Option<(u64, u64)> {
+    fn counts(port: u16) -> Option<(usize, usize)> {
         let snapshot = policy::current()?;
         let rule = snapshot.rules().iter().find(|r| r.ports.low == port)?;
         let counters = rule.counters.as_ref()?;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Reporting decisions and policy changes to the administrator: an audit record where audit
-//! is on (see [`crate::audit`]), else a rate-limited log line, for each denial; a log line,
-//! and an audit record, for each policy write, mode change and lock.
+//! Reporting decisions and policy changes to the administrator: for each denial, an audit
+//! record where audit is on (see [`crate::audit`]), else a rate-limited log line; for each
+//! policy write, mode change and lock, an audit record, and a log line for a refused write, a
+//! mode change and the lock.
 //!
 //! The program is named by the file the task executed (see [`crate::task`]), as the kernel
 //! sees it from the task's root.
@@ -77,7 +78,8 @@ fn with_subject<R>(f: impl FnOnce(&Subject<'_>) -> R) -> R {
         None => b"?",
     });
     f(&Subject {
-        pid: current!().pid(),
+        // The process, as audit and the other LSMs name it: the thread group.
+        pid: current!().tgid(),
         comm,
         exe,
     })

@@ -111,30 +111,37 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
             reason: "line too long",
             error: EINVAL,
         };
+        drop(writer);
         report::policy_written(Err(&rejection));
         return Err(rejection.error);
     }
     // Allocated before the policy changes, so that nothing can fail after it has.
     let mut rest = KVVec::with_capacity(partial.len(), GFP_KERNEL)?;
     rest.extend_from_slice(partial, GFP_KERNEL)?;
+    if is_blank(complete) {
+        let pending = pending.as_mut(&mut writer);
+        pending.partial = rest;
+        pending.line = first_line + newlines;
+        return Ok(());
+    }
     let was_locked = policy::is_locked();
-    let retired = if is_blank(complete) {
-        None
-    } else {
-        let outcome = grammar::parse(complete, first_line)
-            .and_then(|lines| policy::update(&mut writer, &lines));
-        report::policy_written(outcome.as_ref().map(|_| ()));
-        Some(outcome.map_err(|rejection| rejection.error)?)
-    };
-    if !was_locked && policy::is_locked() {
+    let outcome =
+        grammar::parse(complete, first_line).and_then(|lines| policy::update(&mut writer, &lines));
+    let locked = !was_locked && policy::is_locked();
+    if outcome.is_ok() {
+        let pending = pending.as_mut(&mut writer);
+        pending.partial = rest;
+        pending.line = first_line + newlines;
+    }
+    // Reported after the lock is released: a record names the task's executable, and audit
+    // may wait for its backlog.
+    drop(writer);
+    report::policy_written(outcome.as_ref().map(|_| ()));
+    if locked {
         report::locked();
     }
-    let pending = pending.as_mut(&mut writer);
-    pending.partial = rest;
-    pending.line = first_line + newlines;
-    drop(writer);
-    // Waits for an RCU grace period: only after the lock is released.
-    drop(retired);
+    // Waits for an RCU grace period, outside the lock.
+    drop(outcome.map_err(|rejection| rejection.error)?);
     Ok(())
 }
 

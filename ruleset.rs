@@ -121,11 +121,6 @@ impl Snapshot {
             .filter_map(|entry| self.rules.get(entry.rule as usize))
     }
 
-    /// The programs that may bind `port`, in rule order; none when it is not reserved.
-    pub(crate) fn programs_for(&self, port: u16) -> impl Iterator<Item = &Program> {
-        self.rules_for(port).map(|rule| &*rule.program)
-    }
-
     /// Decides a bind of `port` by a task that `is_program` recognises, and counts it: as
     /// allowed on the first rule naming the task's program, or as denied on every rule of
     /// the port.
@@ -418,7 +413,7 @@ mod tests {
         let text = "80 /opt/my\\040server\\\\x\\011\\177\\303\\251\n";
         let s = load(&[], text).map_err(|r| r.error)?;
         assert_eq!(&rendered(&s)[..], text.as_bytes());
-        let mut paths = s.programs_for(80).filter_map(|p| match p {
+        let mut paths = s.rules_for(80).filter_map(|rule| match &*rule.program {
             Program::Path(path) => Some(path.as_bytes()),
             Program::Kernel => None,
         });

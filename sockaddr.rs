@@ -70,6 +70,7 @@ impl InetFamilies {
 
 /// Returns the port an IPv4 or IPv6 address asks for, on a socket taking `families`: what
 /// TCP, UDP, MPTCP and SCTP sockets, and AF_SMC (which passes it on to its TCP socket), bind.
+#[inline]
 pub(crate) fn inet_port(addr: &[u8], families: InetFamilies) -> Option<u16> {
     let family = u32::from(u16_at(addr, 0)?);
     if !families.take(family) {

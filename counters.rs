@@ -5,7 +5,8 @@
 //!
 //! The counts are per CPU: a bind adds to its own CPU's copy, without a lock, an atomic
 //! read-modify-write or a cache line another CPU writes; reading the file sums the copies.
-//! A rule keeps its counters across the policy writes that keep the rule in force.
+//! A rule keeps its counters across the policy writes that keep the rule in force. The
+//! rules one write adds share per-CPU allocations, up to [`RULES_PER_BLOCK`] to each.
 
 use core::fmt::{self, Write};
 use kernel::{alloc::AllocError, percpu::PerCpuCounters, prelude::*, sync::Arc};
@@ -21,23 +22,45 @@ pub(crate) enum Event {
     Skipped = 2,
 }
 
+/// The number of [`Event`]s, the counters of each rule.
+const EVENTS: usize = 3;
+
+/// The most rules that share one per-CPU allocation: as many as it holds.
+///
+/// Each per-CPU allocation takes a global mutex and searches the allocator's chunks, so
+/// that allocating one per rule made a write of 60,000 new rules take seconds.
+pub(crate) const RULES_PER_BLOCK: usize = PerCpuCounters::MAX_LEN / EVENTS;
+
+/// Counters that the rules one policy write adds share: [`EVENTS`] per rule.
+///
+/// A block lives as long as any of its rules is in force; the counters of a rule deleted
+/// before the others are not reused.
+struct Block {
+    counters: PerCpuCounters,
+    rules: usize,
+}
+
 /// The counters of one rule, shared by every snapshot the rule is in.
-pub(crate) struct RuleCounters(PerCpuCounters<3>);
+///
+/// # Invariants
+///
+/// `first + EVENTS <= block.rules * EVENTS`: the rule's counters are within its block.
+#[derive(Clone)]
+pub(crate) struct RuleCounters {
+    block: Arc<Block>,
+    first: usize,
+}
 
 impl RuleCounters {
-    /// New counters, all zero.
-    pub(crate) fn new() -> Result<Arc<Self>, AllocError> {
-        Arc::new(Self(PerCpuCounters::new(GFP_KERNEL)?), GFP_KERNEL)
-    }
-
     /// Counts one `event`; any context.
     pub(crate) fn count(&self, event: Event) {
-        self.0.add(event as usize, 1);
+        // By the type invariant, the index is within the block.
+        self.block.counters.add(self.first + event as usize, 1);
     }
 
     /// The number of `event`s so far (wrapping at `usize::MAX`).
     pub(crate) fn get(&self, event: Event) -> usize {
-        self.0.sum(event as usize)
+        self.block.counters.sum(self.first + event as usize)
     }
 
     /// Appends ` allowed=N denied=N skipped=N`, as a line of the `counters` file ends.
@@ -50,6 +73,46 @@ impl RuleCounters {
             self.get(Event::Skipped)
         )
         .map_err(|_| AllocError)
+    }
+}
+
+/// Hands out zeroed counters to the rules a policy write adds, [`RULES_PER_BLOCK`] to each
+/// per-CPU allocation.
+pub(crate) struct NewCounters {
+    /// The rules still to be given counters, which sizes the next block.
+    left: usize,
+    /// The block being handed out, and how many of its rules have been.
+    block: Option<(Arc<Block>, usize)>,
+}
+
+impl NewCounters {
+    /// Counters for `rules` new rules, allocated as they are handed out.
+    pub(crate) fn for_rules(rules: usize) -> Self {
+        Self {
+            left: rules,
+            block: None,
+        }
+    }
+
+    /// The next rule's counters, all zero.
+    pub(crate) fn next(&mut self) -> Result<RuleCounters, AllocError> {
+        let (block, used) = match self.block.take() {
+            Some((block, used)) if used < block.rules => (block, used),
+            _ => {
+                let rules = self.left.clamp(1, RULES_PER_BLOCK);
+                let counters =
+                    PerCpuCounters::new(rules * EVENTS, GFP_KERNEL).map_err(|_| AllocError)?;
+                (Arc::new(Block { counters, rules }, GFP_KERNEL)?, 0)
+            }
+        };
+        // INVARIANT: `used < block.rules`, so the rule's counters are within the block.
+        let counters = RuleCounters {
+            block: block.clone(),
+            first: used * EVENTS,
+        };
+        self.block = Some((block, used + 1));
+        self.left = self.left.saturating_sub(1);
+        Ok(counters)
     }
 }
 
@@ -67,5 +130,43 @@ impl Write for Text<'_> {
         self.0
             .extend_from_slice(s.as_bytes(), GFP_KERNEL)
             .map_err(|_| fmt::Error)
+    }
+}
+
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+#[kunit_tests(kportreserve_counters)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_rules_share_allocations_not_counts() -> Result {
+        let rules = RULES_PER_BLOCK + 2;
+        let mut new = NewCounters::for_rules(rules);
+        let mut all = KVec::with_capacity(rules, GFP_KERNEL)?;
+        for _ in 0..rules {
+            all.push(new.next()?, GFP_KERNEL)?;
+        }
+        let last_of_first = RULES_PER_BLOCK - 1;
+        assert!(Arc::ptr_eq(&all[0].block, &all[last_of_first].block));
+        assert!(!Arc::ptr_eq(&all[0].block, &all[RULES_PER_BLOCK].block));
+        // The last block is sized for the two rules left.
+        assert_eq!(all[RULES_PER_BLOCK].block.rules, 2);
+        all[1].count(Event::Denied);
+        all[last_of_first].count(Event::Skipped);
+        all[rules - 1].count(Event::Allowed);
+        for (i, counters) in all.iter().enumerate() {
+            let expected = (
+                usize::from(i == rules - 1),
+                usize::from(i == 1),
+                usize::from(i == last_of_first),
+            );
+            let counts = (
+                counters.get(Event::Allowed),
+                counters.get(Event::Denied),
+                counters.get(Event::Skipped),
+            );
+            assert_eq!(counts, expected);
+        }
+        Ok(())
     }
 }

@@ -223,7 +223,7 @@ pub(crate) struct Rule {
     pub(crate) program: Arc<Program>,
     /// Set when the rule enters the policy in force, and kept while it stays; `None` in a
     /// parsed line. Not part of the rule's identity.
-    pub(crate) counters: Option<Arc<RuleCounters>>,
+    pub(crate) counters: Option<RuleCounters>,
 }
 
 impl Rule {

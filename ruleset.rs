@@ -10,7 +10,7 @@ use kernel::{alloc::AllocError, prelude::*};
 use crate::{
     counters::{
         Event,
-        RuleCounters, //
+        NewCounters, //
     },
     grammar::{
         Line,
@@ -264,11 +264,7 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
         }
         if present && !cleared_between(last, usize::MAX) {
             // A rule in force comes first in its group (`seq` 0): it keeps its counters.
-            let mut rule = head.rule.clone();
-            if rule.counters.is_none() {
-                rule.counters = Some(RuleCounters::new()?);
-            }
-            result.push(rule, GFP_KERNEL)?;
+            result.push(head.rule.clone(), GFP_KERNEL)?;
         }
     }
     if let Some(line) = first_error {
@@ -278,7 +274,19 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
         ));
     }
     share_programs(&mut result)?;
+    give_counters(&mut result)?;
     Snapshot::new(result)
+}
+
+/// Gives the rules that enter the policy with this write, the ones without counters, new
+/// counters, which they share a few per-CPU allocations of.
+fn give_counters(rules: &mut [Rule]) -> Result<(), AllocError> {
+    let new = rules.iter().filter(|rule| rule.counters.is_none()).count();
+    let mut counters = NewCounters::for_rules(new);
+    for rule in rules.iter_mut().filter(|rule| rule.counters.is_none()) {
+        rule.counters = Some(counters.next()?);
+    }
+    Ok(())
 }
 
 /// Makes rules that name the same program share one allocation of it.

@@ -252,6 +252,18 @@ impl Rule {
         self.program.render(out)?;
         out.push(b'\n', GFP_KERNEL)
     }
+
+    /// Renders the rule as [`Self::render`] does, followed on its line by its counts, as the
+    /// `counters` file shows it.
+    pub(crate) fn render_counted(&self, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+        self.render(out)?;
+        // The rule's line without its newline, then the counts.
+        out.pop();
+        if let Some(counters) = &self.counters {
+            counters.render(out)?;
+        }
+        out.push(b'\n', GFP_KERNEL)
+    }
 }
 
 /// Formats `port` in decimal into `buf`, returning the digits.

@@ -154,22 +154,6 @@ impl Snapshot {
             .for_each(|rule| rule.count(Event::Skipped));
     }
 
-    /// Renders the `counters` file: each rule as [`Self::render`] writes it, followed on its
-    /// line by its counts.
-    pub(crate) fn render_counters(&self) -> Result<KVVec<u8>, AllocError> {
-        let mut out = KVVec::new();
-        for rule in self.rules.iter() {
-            rule.render(&mut out)?;
-            // The rule's line without its newline, then the counts.
-            out.pop();
-            if let Some(counters) = &rule.counters {
-                counters.render(&mut out)?;
-            }
-            out.push(b'\n', GFP_KERNEL)?;
-        }
-        Ok(out)
-    }
-
     /// The rules in force, sorted.
     pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules

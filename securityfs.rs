@@ -10,15 +10,16 @@
 //! returns its error.
 
 use kernel::{
+    alloc::AllocError,
     capability::{self, CAP_MAC_ADMIN},
     fs::{
         file::{flags, Offset},
         File,
     },
-    pr_warn_ratelimited,
+    new_mutex, pr_warn_ratelimited,
     prelude::*,
     securityfs::{Dentry, SecurityFile},
-    sync::GlobalLockedBy,
+    sync::{Arc, GlobalLockedBy, Mutex},
     uaccess::{UserSliceReader, UserSliceWriter},
 };
 
@@ -36,6 +37,8 @@ use crate::{
         WRITER, //
     },
     report,
+    rule::Rule,
+    ruleset::Snapshot,
 };
 
 /// Text written after the last newline so far.
@@ -56,10 +59,111 @@ impl Pending {
     }
 }
 
+/// How a file writes one rule as a line of its text.
+type RenderRule = fn(&Rule, &mut KVVec<u8>) -> Result<(), AllocError>;
+
+/// The text of a file that shows a snapshot, rendered a line at a time as it is read.
+///
+/// The snapshot is the one in force at `open()`, so that a reader sees one version however
+/// it reads; only the line being read is kept, never the whole text, which for the largest
+/// policy is hundreds of megabytes. Reading on from where the last read ended renders the
+/// next line; an offset before the current line starts again from the first.
+struct SnapshotText {
+    snapshot: Option<Arc<Snapshot>>,
+    render: RenderRule,
+    /// A last line after the rules (`lock\n`), or nothing.
+    trailer: &'static [u8],
+    /// The number of lines rendered so far: rules, then the trailer.
+    lines: usize,
+    /// The last line rendered, and the offset in the text at which it starts.
+    line: KVVec<u8>,
+    line_start: usize,
+}
+
+impl SnapshotText {
+    fn new(snapshot: Option<Arc<Snapshot>>, render: RenderRule, trailer: &'static [u8]) -> Self {
+        Self {
+            snapshot,
+            render,
+            trailer,
+            lines: 0,
+            line: KVVec::new(),
+            line_start: 0,
+        }
+    }
+
+    /// Renders the next line after the current one; `false` at the end of the text.
+    ///
+    /// On error the current line is empty and the next call renders the same line again.
+    fn next_line(&mut self) -> Result<bool, AllocError> {
+        self.line_start += self.line.len();
+        self.line.clear();
+        let rules = self.snapshot.as_deref().map_or(&[][..], Snapshot::rules);
+        let rendered = match rules.get(self.lines) {
+            Some(rule) => (self.render)(rule, &mut self.line),
+            None if self.lines == rules.len() => {
+                self.line.extend_from_slice(self.trailer, GFP_KERNEL)
+            }
+            None => return Ok(false),
+        };
+        if let Err(err) = rendered {
+            self.line.clear();
+            return Err(err);
+        }
+        self.lines += 1;
+        Ok(true)
+    }
+
+    /// Passes to `sink` the text from `offset` on, in pieces, up to `room` bytes; returns how
+    /// many it passed.
+    fn read_at(
+        &mut self,
+        offset: usize,
+        room: usize,
+        mut sink: impl FnMut(&[u8]) -> Result,
+    ) -> Result<usize> {
+        if offset < self.line_start {
+            *self = Self::new(self.snapshot.take(), self.render, self.trailer);
+        }
+        let mut done = 0;
+        while done < room {
+            // The current line never starts after `offset + done`: it starts at 0, and the
+            // next line is rendered only once the text read has passed this one.
+            let rest = (offset + done)
+                .checked_sub(self.line_start)
+                .and_then(|at| self.line.get(at..))
+                .unwrap_or_default();
+            if rest.is_empty() {
+                match self.next_line() {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    // What was read so far is returned; the next read fails again.
+                    Err(_) if done > 0 => break,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            let piece = &rest[..rest.len().min(room - done)];
+            sink(piece)?;
+            done += piece.len();
+        }
+        Ok(done)
+    }
+
+    /// Reads at `offset` into `writer`, advancing `offset`.
+    fn read(&mut self, writer: &mut UserSliceWriter, offset: &mut Offset) -> Result<usize> {
+        let start = usize::try_from(*offset).map_err(|_| EINVAL)?;
+        let done = self.read_at(start, writer.len(), |piece| writer.write_slice(piece))?;
+        *offset += done as Offset;
+        Ok(done)
+    }
+}
+
 /// What one open file description of `policy` holds.
+#[pin_data]
 struct OpenPolicy {
-    /// The policy rendered at `open()`, so that a reader sees one version however it reads.
-    text: KVVec<u8>,
+    /// Empty for a file opened for writing only.
+    #[pin]
+    text: Mutex<SnapshotText>,
     /// Guarded by the writer lock, which every change of the policy takes anyway.
     pending: GlobalLockedBy<Pending, WRITER>,
 }
@@ -118,21 +222,20 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     // Allocated before the policy changes, so that nothing can fail after it has.
     let mut rest = KVVec::with_capacity(partial.len(), GFP_KERNEL)?;
     rest.extend_from_slice(partial, GFP_KERNEL)?;
-    if is_blank(complete) {
-        let pending = pending.as_mut(&mut writer);
-        pending.partial = rest;
-        pending.line = first_line + newlines;
-        return Ok(());
-    }
     let was_locked = policy::is_locked();
-    let outcome =
-        grammar::parse(complete, first_line).and_then(|lines| policy::update(&mut writer, &lines));
-    let locked = !was_locked && policy::is_locked();
-    if outcome.is_ok() {
+    // Blank lines are no transaction: nothing to apply or report.
+    let outcome = (!is_blank(complete)).then(|| {
+        grammar::parse(complete, first_line).and_then(|lines| policy::update(&mut writer, &lines))
+    });
+    if outcome.as_ref().is_none_or(Result::is_ok) {
         let pending = pending.as_mut(&mut writer);
         pending.partial = rest;
         pending.line = first_line + newlines;
     }
+    let Some(outcome) = outcome else {
+        return Ok(());
+    };
+    let locked = !was_locked && policy::is_locked();
     // Reported after the lock is released: a record names the task's executable, and audit
     // may wait for its backlog.
     drop(writer);
@@ -150,35 +253,40 @@ struct PolicyFile;
 
 #[vtable]
 impl SecurityFile for PolicyFile {
-    type Ptr = KBox<OpenPolicy>;
+    type Ptr = Pin<KBox<OpenPolicy>>;
 
-    /// Checks the caller's privilege and renders the policy for reading.
-    fn open(file: &File) -> Result<KBox<OpenPolicy>> {
+    /// Checks the caller's privilege and takes the policy in force for reading.
+    fn open(file: &File) -> Result<Pin<KBox<OpenPolicy>>> {
         may_open(file)?;
-        // Render only for readers: `echo rule > policy` should not copy a large policy.
+        // `echo rule > policy` reads nothing.
         let write_only = file.flags() & flags::O_ACCMODE == flags::O_WRONLY;
         let text = if write_only {
-            KVVec::new()
+            SnapshotText::new(None, Rule::render, b"")
         } else {
-            rendered_policy()?
+            policy_text()
         };
-        let pending = GlobalLockedBy::new(Pending::new());
-        Ok(KBox::new(OpenPolicy { text, pending }, GFP_KERNEL)?)
+        KBox::pin_init(
+            pin_init!(OpenPolicy {
+                text <- new_mutex!(text),
+                pending: GlobalLockedBy::new(Pending::new()),
+            }),
+            GFP_KERNEL,
+        )
     }
 
     /// The policy as it was at open, in canonical form.
     fn read(
-        open: &OpenPolicy,
+        open: Pin<&OpenPolicy>,
         _file: &File,
         writer: &mut UserSliceWriter,
         offset: &mut Offset,
     ) -> Result<usize> {
-        writer.write_slice_file(&open.text, offset)
+        open.text.lock().read(writer, offset)
     }
 
     /// Applies the complete lines written, as one transaction.
     fn write(
-        open: &OpenPolicy,
+        open: Pin<&OpenPolicy>,
         file: &File,
         reader: UserSliceReader,
         _offset: &mut Offset,
@@ -201,7 +309,7 @@ impl SecurityFile for PolicyFile {
 
     /// At each `close(2)`: applies a last line written without its newline, and returns its
     /// error, so that `echo -n bad > policy` fails. A refused line is dropped.
-    fn flush(open: &OpenPolicy, file: &File) -> Result {
+    fn flush(open: Pin<&OpenPolicy>, file: &File) -> Result {
         if is_read_only(file) {
             return Ok(());
         }
@@ -213,7 +321,7 @@ impl SecurityFile for PolicyFile {
     }
 
     /// The last reference is gone: applies what no `close(2)` did.
-    fn release(open: KBox<OpenPolicy>, file: &File) {
+    fn release(open: Pin<KBox<OpenPolicy>>, file: &File) {
         if is_read_only(file) {
             return;
         }
@@ -224,15 +332,9 @@ impl SecurityFile for PolicyFile {
 }
 
 /// The policy in force in canonical text, ending with `lock` when it is locked.
-fn rendered_policy() -> Result<KVVec<u8>> {
-    let mut text = match policy::current() {
-        None => KVVec::new(),
-        Some(snapshot) => snapshot.render()?,
-    };
-    if policy::is_locked() {
-        text.extend_from_slice(b"lock\n", GFP_KERNEL)?;
-    }
-    Ok(text)
+fn policy_text() -> SnapshotText {
+    let trailer: &[u8] = if policy::is_locked() { b"lock\n" } else { b"" };
+    SnapshotText::new(policy::current(), Rule::render, trailer)
 }
 
 /// The `mode` file: `enforcing` (the default) or `permissive`, in which would-be denials are
@@ -301,28 +403,24 @@ struct CountersFile;
 
 #[vtable]
 impl SecurityFile for CountersFile {
-    type Ptr = KBox<KVVec<u8>>;
+    type Ptr = Pin<KBox<Mutex<SnapshotText>>>;
 
-    /// Checks the caller's privilege and renders the counters, so that a reader sees one
-    /// version however it reads.
-    fn open(_file: &File) -> Result<KBox<KVVec<u8>>> {
+    /// Checks the caller's privilege and takes the policy in force for reading.
+    fn open(_file: &File) -> Result<Pin<KBox<Mutex<SnapshotText>>>> {
         if !capability::capable(CAP_MAC_ADMIN) {
             return Err(EPERM);
         }
-        let text = match policy::current() {
-            None => KVVec::new(),
-            Some(snapshot) => snapshot.render_counters()?,
-        };
-        Ok(KBox::new(text, GFP_KERNEL)?)
+        let text = SnapshotText::new(policy::current(), Rule::render_counted, b"");
+        KBox::pin_init(new_mutex!(text), GFP_KERNEL)
     }
 
     fn read(
-        text: &KVVec<u8>,
+        text: Pin<&Mutex<SnapshotText>>,
         _file: &File,
         writer: &mut UserSliceWriter,
         offset: &mut Offset,
     ) -> Result<usize> {
-        writer.write_slice_file(text, offset)
+        text.lock().read(writer, offset)
     }
 }
 
@@ -423,7 +521,7 @@ mod tests {
         apply_text(&pending, b"clear\n40000 /a\nlock\n", false)?;
         let locked = policy::is_locked();
         let refused = apply_text(&pending, b"clear\n", false).err();
-        let text = rendered_policy()?;
+        let text = read_all(&mut policy_text(), 4096)?;
         let mode = policy::set_permissive(&mut WRITER.lock(), true).err();
         // Unlock before asserting: a failed assertion ends the test without unwinding, and
         // the later tests must not find the policy locked.
@@ -432,6 +530,53 @@ mod tests {
         assert_eq!(refused, Some(EPERM));
         assert_eq!(&text[..], b"40000 /a\nlock\n");
         assert_eq!(mode, Some(EPERM));
+        Ok(())
+    }
+
+    /// Reads all of `text` from offset 0, `chunk` bytes at a time.
+    fn read_all(text: &mut SnapshotText, chunk: usize) -> Result<KVVec<u8>> {
+        let mut out = KVVec::new();
+        loop {
+            let done = text.read_at(out.len(), chunk, |piece| {
+                Ok(out.extend_from_slice(piece, GFP_KERNEL)?)
+            })?;
+            if done == 0 {
+                return Ok(out);
+            }
+        }
+    }
+
+    #[test]
+    fn text_is_rendered_as_it_is_read() -> Result {
+        let saved = policy::SavedForTests::new();
+        let pending = GlobalLockedBy::new(Pending::new());
+        apply_text(
+            &pending,
+            b"clear\n1-2 <kernel>\n300 /a\\040b\n65535 /c\nlock\n",
+            false,
+        )?;
+        let whole = b"1-2 <kernel>\n300 /a\\040b\n65535 /c\nlock\n";
+        let mut text = policy_text();
+        drop(saved);
+        for chunk in [1, 3, 13, 14, 4096] {
+            assert_eq!(&read_all(&mut text, chunk)?[..], &whole[..]);
+        }
+        // Reading on, backwards and past the end.
+        let mut piece = KVVec::new();
+        let mut sink = |bytes: &[u8]| Ok(piece.extend_from_slice(bytes, GFP_KERNEL)?);
+        assert_eq!(text.read_at(20, 6, &mut sink)?, 6);
+        assert_eq!(text.read_at(26, 2, &mut sink)?, 2);
+        assert_eq!(text.read_at(5, 7, &mut sink)?, 7);
+        assert_eq!(text.read_at(whole.len(), 10, &mut sink)?, 0);
+        assert_eq!(text.read_at(whole.len() + 5, 10, &mut sink)?, 0);
+        assert_eq!(text.read_at(whole.len() - 5, 10, &mut sink)?, 5);
+        let mut expected = KVVec::new();
+        for range in [20..26, 26..28, 5..12, whole.len() - 5..whole.len()] {
+            expected.extend_from_slice(&whole[range], GFP_KERNEL)?;
+        }
+        assert_eq!(&piece[..], &expected[..]);
+        // No policy: an empty text.
+        assert!(read_all(&mut SnapshotText::new(None, Rule::render, b""), 4)?.is_empty());
         Ok(())
     }
 

@@ -562,42 +562,45 @@ static void expect_admin_record(struct __test_metadata *const _metadata,
 	expect_field(_metadata, text, "res", res);
 }
 
-TEST_F(audit, denied_tcp4_bind_is_audited)
+/*
+ * Reserves a free port of @family and @type, expects the test's bind of it on
+ * the loopback address to be denied, and expects exactly one record of it,
+ * with @proto and @laddr.
+ */
+static void expect_one_denial(struct __test_metadata *const _metadata,
+			      const struct task_fields *task, int audit_fd, int family,
+			      int type, const char *proto, const char *laddr)
 {
 	char record[AUDIT_RECORD_MAX + 1], lport[8];
-	unsigned short port = free_port(AF_INET, SOCK_STREAM, PORT_FIRST - 1);
+	unsigned short port = free_port(family, type, PORT_FIRST - 1);
 
 	ASSERT_NE(0, port);
 	ASSERT_EQ(0, reserve(port));
-	EXPECT_EQ(-EADDRINUSE, bind_loopback(AF_INET, SOCK_STREAM, port));
+	EXPECT_EQ(-EADDRINUSE, bind_loopback(family, type, port));
 
 	/* One denial, one record. */
 	snprintf(lport, sizeof(lport), "%hu", port);
-	ASSERT_EQ(1, audit_count(self->saved.audit_fd, AUDIT_KPORTRESERVE_ACCESS, "lport", lport,
+	ASSERT_EQ(1, audit_count(audit_fd, AUDIT_KPORTRESERVE_ACCESS, "lport", lport,
 				 record, sizeof(record)));
-	expect_bind_record(_metadata, &self->task, record, "tcp", "127.0.0.1", port, false);
+	expect_bind_record(_metadata, task, record, proto, laddr, port, false);
+}
+
+TEST_F(audit, denied_tcp4_bind_is_audited)
+{
+	expect_one_denial(_metadata, &self->task, self->saved.audit_fd, AF_INET, SOCK_STREAM,
+			  "tcp", "127.0.0.1");
 }
 
 TEST_F(audit, denied_udp6_bind_is_audited)
 {
-	char record[AUDIT_RECORD_MAX + 1], lport[8];
-	unsigned short port;
-	int fd;
+	int fd = bind_loopback(AF_INET6, SOCK_DGRAM, 0);
 
-	fd = bind_loopback(AF_INET6, SOCK_DGRAM, 0);
 	if (fd < 0)
 		SKIP(return, "no IPv6 loopback: %s", strerror(-fd));
 	close(fd);
-	port = free_port(AF_INET6, SOCK_DGRAM, PORT_FIRST - 1);
-	ASSERT_NE(0, port);
-	ASSERT_EQ(0, reserve(port));
-	EXPECT_EQ(-EADDRINUSE, bind_loopback(AF_INET6, SOCK_DGRAM, port));
-
-	snprintf(lport, sizeof(lport), "%hu", port);
-	ASSERT_EQ(1, audit_count(self->saved.audit_fd, AUDIT_KPORTRESERVE_ACCESS, "lport", lport,
-				 record, sizeof(record)));
 	/* Compressed, as %pI6c prints it. */
-	expect_bind_record(_metadata, &self->task, record, "udp", "::1", port, false);
+	expect_one_denial(_metadata, &self->task, self->saved.audit_fd, AF_INET6, SOCK_DGRAM,
+			  "udp", "::1");
 }
 
 TEST_F(audit, comm_that_would_forge_fields_is_written_in_hex)

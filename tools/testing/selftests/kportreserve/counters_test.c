@@ -82,10 +82,30 @@ static void restore_mode(const char *saved)
 		kpr_write_file(KPR_MODE, saved);
 }
 
+/* The policy and the mode a test found, put back after it. */
+struct saved_state {
+	char *policy;
+	char mode[32];
+};
+
+/* Saves the policy and the mode in @saved, and enforces; non-zero on error. */
+static int save_state_and_enforce(struct saved_state *saved)
+{
+	saved->policy = kpr_save_policy();
+	if (!saved->policy)
+		return -1;
+	return save_mode_and_enforce(saved->mode, sizeof(saved->mode));
+}
+
+static void saved_state_restore(const struct saved_state *saved)
+{
+	restore_mode(saved->mode);
+	kpr_restore_policy(saved->policy);
+}
+
 FIXTURE(counters)
 {
-	char *saved_policy;
-	char saved_mode[32];
+	struct saved_state saved;
 	char dir[64];
 	char owner[96];		/* OWNER_PORT is reserved for it */
 	char second[96];	/* another program a rule may name */
@@ -100,9 +120,7 @@ FIXTURE_SETUP(counters)
 		SKIP(return, "KPortReserve is not enabled");
 	if (access(KPR_COUNTERS, F_OK))
 		SKIP(return, "KPortReserve has no counters file");
-	self->saved_policy = kpr_save_policy();
-	ASSERT_NE(NULL, self->saved_policy);
-	ASSERT_EQ(0, save_mode_and_enforce(self->saved_mode, sizeof(self->saved_mode)));
+	ASSERT_EQ(0, save_state_and_enforce(&self->saved));
 
 	snprintf(self->dir, sizeof(self->dir), "/tmp/kpr-counters-%d", getpid());
 	snprintf(self->owner, sizeof(self->owner), "%s/owner", self->dir);
@@ -119,8 +137,7 @@ FIXTURE_SETUP(counters)
 
 FIXTURE_TEARDOWN(counters)
 {
-	restore_mode(self->saved_mode);
-	kpr_restore_policy(self->saved_policy);
+	saved_state_restore(&self->saved);
 	unlink(self->owner);
 	unlink(self->second);
 	unlink(self->other);
@@ -231,8 +248,7 @@ TEST_F(counters, empty_policy_gives_an_empty_file)
 /* Automatic port choice in a local port range of two ports, the lower one reserved. */
 FIXTURE(skipped)
 {
-	char *saved_policy;
-	char saved_mode[32];
+	struct saved_state saved;
 	char saved_range[64];
 	int listener;
 };
@@ -252,9 +268,7 @@ FIXTURE_SETUP(skipped)
 		SKIP(return, "KPortReserve is not enabled");
 	if (access(KPR_COUNTERS, F_OK))
 		SKIP(return, "KPortReserve has no counters file");
-	self->saved_policy = kpr_save_policy();
-	ASSERT_NE(NULL, self->saved_policy);
-	ASSERT_EQ(0, save_mode_and_enforce(self->saved_mode, sizeof(self->saved_mode)));
+	ASSERT_EQ(0, save_state_and_enforce(&self->saved));
 	ASSERT_EQ(0, kpr_read_file(PORT_RANGE_SYSCTL, self->saved_range,
 				   sizeof(self->saved_range)));
 	ASSERT_EQ(0, kpr_write_file(PORT_RANGE_SYSCTL, RANGE));
@@ -274,8 +288,7 @@ FIXTURE_TEARDOWN(skipped)
 		close(self->listener);
 	if (self->saved_range[0])
 		kpr_write_file(PORT_RANGE_SYSCTL, self->saved_range);
-	restore_mode(self->saved_mode);
-	kpr_restore_policy(self->saved_policy);
+	saved_state_restore(&self->saved);
 }
 
 /* Binds a new TCP socket to port 0; returns the port chosen, or -errno. */

@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
 """Adds up the KUnit (KTAP, from the kernel console) and kselftest (TAP, from the
-guest's second serial port) results of one test boot.
+guest's second serial port) results of the test boot, and compares it with the
+peer boot, the same kernel without KPortReserve:
+
+- the differential test: the calls of socket_calls, under an empty policy and
+  under one that covers none of their ports, must give what they gave without
+  KPortReserve, call for call (one result each);
+- the kernel's own suites: every test that passed without KPortReserve must
+  pass with it and a policy loaded (one result per suite).
 
 Fails on a failed or skipped test, on a missing suite or test program, on a
 test count that does not match its plan, on a kernel splat (BUG, WARNING,
-Oops, lockdep or RCU complaints) and on a boot that did not finish.
+Oops, lockdep or RCU complaints) in either boot and on a boot that did not
+finish.
 Prints the failures, then one line: "N passed, N failed".
 """
 import re
@@ -12,12 +20,13 @@ import sys
 
 KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockaddr",
                 "kportreserve_securityfs", "kportreserve_boot", "kportreserve_report",
+                "kportreserve_counters",
                 # The rust/kernel abstractions the LSM is built on.
                 "rust_kernel_ratelimit", "rust_kernel_lsm", "rust_kernel_path",
                 "rust_kernel_securityfs", "rust_kernel_percpu"}
 SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test",
              "sunrpc_test", "loader_test", "lockdown_test", "boot_test", "audit_test",
-             "counters_test"}
+             "counters_test", "fuzz_test"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                     r"possible recursive locking|possible circular locking|"
                     r"suspicious RCU usage|UBSAN:|KASAN:|rust_panic|panicked at")
@@ -113,22 +122,126 @@ def kselftest(results, problems):
     return passed, failed
 
 
+CALL_LABELS = ("empty", "uncovered")
+
+
+def blocks(lines, kind):
+    """The lines between "KPR-<kind>-BEGIN name" and "KPR-<kind>-END name rc=N",
+    and the exit status, by name; and whether the boot finished."""
+    found, name, done = {}, None, False
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if line.startswith(f"KPR-{kind}-BEGIN "):
+            name = line.split()[1]
+            found[name] = ([], None)
+        elif line.startswith(f"KPR-{kind}-END ") and name is not None:
+            found[name] = (found[name][0], line.rsplit("rc=", 1)[-1])
+            name = None
+        elif line == "KPR-DONE":
+            done = True
+        elif name is not None:
+            found[name][0].append(line)
+    return found, done
+
+
+def differential(on, off, problems):
+    """One result per policy of the test boot: its calls gave, call for call,
+    what they gave without KPortReserve."""
+    passed = failed = 0
+    on_calls, _ = blocks(on, "CALLS")
+    off_calls, _ = blocks(off, "CALLS")
+    reference = off_calls.get("off", ([], None))[0]
+    if not any(l.startswith("CALLS-DONE ") for l in reference):
+        problems.append("differential: the peer boot did not make its calls")
+    for label in CALL_LABELS:
+        calls = on_calls.get(label, ([], None))[0]
+        diffs = [(a, b) for a, b in zip(reference, calls) if a != b]
+        if not any(l.startswith("CALLS-DONE ") for l in calls):
+            diffs.append(("(all calls)", "(missing)"))
+        elif len(calls) != len(reference):
+            diffs.append((f"{len(reference)} lines", f"{len(calls)} lines"))
+        if reference and not diffs:
+            passed += 1
+            print(f"differential, {label} policy: {len(calls) - 1} calls, "
+                  "every result as without KPortReserve")
+        else:
+            failed += 1
+            for without, with_ in diffs[:5]:
+                problems.append(f"differential, {label} policy: without KPortReserve "
+                                f"{without!r}, with it {with_!r}")
+    return passed, failed
+
+
+def passing(block):
+    """What a test program passed: the names of its top-level TAP results that
+    passed, and "exit status 0" if it exited 0 (the only result of a program
+    that prints no TAP); and how many results it had."""
+    tap, rc = block
+    names, ran = set(), 1
+    if rc == "0":
+        names.add("exit status 0")
+    for line in tap:
+        m = RESULT.match(line)
+        if m and m.group(1) == "":
+            _, status, _, name, directive, _ = m.groups()
+            ran += 1
+            if status == "ok" and directive != "SKIP":
+                names.add(name)
+    return names, ran
+
+
+def peers(on, off, problems):
+    """One result per suite: every test that passed without KPortReserve
+    passed with it."""
+    passed = failed = 0
+    on_suites, _ = blocks(on, "PEER")
+    off_suites, _ = blocks(off, "PEER")
+    for suite in sorted(set(on_suites) | set(off_suites)):
+        off_pass, off_ran = passing(off_suites.get(suite, ([], None)))
+        on_pass, on_ran = passing(on_suites.get(suite, ([], None)))
+        lost = sorted(off_pass - on_pass)
+        print(f"peer suite {suite}: passed {len(off_pass)} of {off_ran} without "
+              f"KPortReserve, {len(on_pass)} of {on_ran} with it")
+        if suite in on_suites and suite in off_suites and off_pass and not lost:
+            passed += 1
+        else:
+            failed += 1
+            if not off_pass:
+                problems.append(f"peer suite {suite}: nothing passed without KPortReserve")
+            for name in lost[:10]:
+                problems.append(f"peer suite {suite}: {name} passed without KPortReserve only")
+    return passed, failed
+
+
+def read_lines(path):
+    """The lines of the file at @path; none if it cannot be read."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.readlines()
+    except OSError:
+        return []
+
+
 def main():
     console_path, results_path = sys.argv[1], sys.argv[2]
     problems = []
-    try:
-        console = open(console_path, errors="replace").readlines()
-    except OSError:
-        console = []
-    try:
-        results = open(results_path, errors="replace").readlines()
-    except OSError:
-        results = []
+    console = read_lines(console_path)
+    results = read_lines(results_path)
+    peer_console = read_lines(sys.argv[3]) if len(sys.argv) > 3 else []
+    peer_results = read_lines(sys.argv[4]) if len(sys.argv) > 4 else []
     kp, kf = kunit(console, problems)
     sp, sf = kselftest(results, problems)
+    dp, df = differential(results, peer_results, problems)
+    pp, pf = peers(results, peer_results, problems)
+    if not blocks(peer_results, "PEER")[1]:
+        pf += 1
+        problems.append("the peer boot did not finish (timeout or crash)")
     splats = [TIMESTAMP.sub("", l).strip() for l in console if SPLATS.search(l)]
+    splats += ["peer boot: " + TIMESTAMP.sub("", l).strip()
+               for l in peer_console if SPLATS.search(l)]
     for splat in splats[:20]:
         problems.append(f"kernel: {splat}")
+    sp, sf = sp + dp + pp, sf + df + pf
     passed, failed = kp + sp, kf + sf + (1 if splats else 0)
     for problem in problems:
         print(f"FAIL: {problem}")

@@ -25,26 +25,36 @@ pub(crate) enum Event {
 /// The number of [`Event`]s, the counters of each rule.
 const EVENTS: usize = 3;
 
-/// The most rules that share one per-CPU allocation: as many as it holds.
+const _: () = assert!(Event::Skipped as usize + 1 == EVENTS);
+
+/// The most rules that share one per-CPU allocation.
 ///
 /// Each per-CPU allocation takes a global mutex and searches the allocator's chunks, so
-/// that allocating one per rule made a write of 60,000 new rules take seconds.
-pub(crate) const RULES_PER_BLOCK: usize = PerCpuCounters::MAX_LEN / EVENTS;
+/// that allocating one per rule made a write of 60,000 new rules take seconds. A block
+/// lives as long as any of its rules, so its size also bounds what one rule left from a
+/// large write can keep allocated: 128 rules' counters, 3 KiB per CPU.
+pub(crate) const RULES_PER_BLOCK: usize = 128;
+
+const _: () = assert!(RULES_PER_BLOCK * EVENTS <= PerCpuCounters::MAX_LEN);
 
 /// Counters that the rules one policy write adds share: [`EVENTS`] per rule.
 ///
 /// A block lives as long as any of its rules is in force; the counters of a rule deleted
 /// before the others are not reused.
+///
+/// # Invariants
+///
+/// `counters` holds `capacity * EVENTS` counters.
 struct Block {
     counters: PerCpuCounters,
-    rules: usize,
+    capacity: usize,
 }
 
 /// The counters of one rule, shared by every snapshot the rule is in.
 ///
 /// # Invariants
 ///
-/// `first + EVENTS <= block.rules * EVENTS`: the rule's counters are within its block.
+/// `first + EVENTS <= block.capacity * EVENTS`: the rule's counters are within its block.
 #[derive(Clone)]
 pub(crate) struct RuleCounters {
     block: Arc<Block>,
@@ -95,17 +105,18 @@ impl NewCounters {
     }
 
     /// The next rule's counters, all zero.
-    pub(crate) fn next(&mut self) -> Result<RuleCounters, AllocError> {
+    pub(crate) fn take(&mut self) -> Result<RuleCounters, AllocError> {
         let (block, used) = match self.block.take() {
-            Some((block, used)) if used < block.rules => (block, used),
+            Some((block, used)) if used < block.capacity => (block, used),
             _ => {
-                let rules = self.left.clamp(1, RULES_PER_BLOCK);
+                let capacity = self.left.clamp(1, RULES_PER_BLOCK);
                 let counters =
-                    PerCpuCounters::new(rules * EVENTS, GFP_KERNEL).map_err(|_| AllocError)?;
-                (Arc::new(Block { counters, rules }, GFP_KERNEL)?, 0)
+                    PerCpuCounters::new(capacity * EVENTS, GFP_KERNEL).map_err(|_| AllocError)?;
+                // INVARIANT: `counters` holds `capacity * EVENTS` counters.
+                (Arc::new(Block { counters, capacity }, GFP_KERNEL)?, 0)
             }
         };
-        // INVARIANT: `used < block.rules`, so the rule's counters are within the block.
+        // INVARIANT: `used < block.capacity`, so the rule's counters are within the block.
         let counters = RuleCounters {
             block: block.clone(),
             first: used * EVENTS,
@@ -144,13 +155,13 @@ mod tests {
         let mut new = NewCounters::for_rules(rules);
         let mut all = KVec::with_capacity(rules, GFP_KERNEL)?;
         for _ in 0..rules {
-            all.push(new.next()?, GFP_KERNEL)?;
+            all.push(new.take()?, GFP_KERNEL)?;
         }
         let last_of_first = RULES_PER_BLOCK - 1;
         assert!(Arc::ptr_eq(&all[0].block, &all[last_of_first].block));
         assert!(!Arc::ptr_eq(&all[0].block, &all[RULES_PER_BLOCK].block));
         // The last block is sized for the two rules left.
-        assert_eq!(all[RULES_PER_BLOCK].block.rules, 2);
+        assert_eq!(all[RULES_PER_BLOCK].block.capacity, 2);
         all[1].count(Event::Denied);
         all[last_of_first].count(Event::Skipped);
         all[rules - 1].count(Event::Allowed);

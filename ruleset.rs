@@ -56,21 +56,8 @@ pub(crate) struct Snapshot {
 impl Snapshot {
     /// Builds the snapshot of `rules`, which must be sorted and free of duplicates.
     fn new(rules: KVVec<Rule>) -> Result<Self, Rejection> {
-        if rules.len() > MAX_RULES {
-            return Err(Rejection {
-                line: 0,
-                reason: "too many rules",
-                error: E2BIG,
-            });
-        }
+        check_limits(&rules)?;
         let entries = rules.iter().map(|rule| rule.ports.len()).sum::<usize>();
-        if entries > MAX_PORT_ENTRIES {
-            return Err(Rejection {
-                line: 0,
-                reason: "the ranges cover too many ports",
-                error: E2BIG,
-            });
-        }
         let mut reserved = KVec::from_elem(0u64, BITMAP_WORDS, GFP_KERNEL)?;
         let mut index = KVVec::with_capacity(entries, GFP_KERNEL)?;
         for (i, rule) in rules.iter().enumerate() {
@@ -257,18 +244,40 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
             "delete of a rule that is not in force",
         ));
     }
+    // Refused before the counters of a policy that cannot be in force are allocated.
+    check_limits(&result)?;
     share_programs(&mut result)?;
     give_counters(&mut result)?;
     Snapshot::new(result)
 }
 
-/// Gives the rules that enter the policy with this write, the ones without counters, new
-/// counters, which they share a few per-CPU allocations of.
+/// Checks that `rules` stay within [`MAX_RULES`] and [`MAX_PORT_ENTRIES`].
+fn check_limits(rules: &[Rule]) -> Result<(), Rejection> {
+    if rules.len() > MAX_RULES {
+        return Err(Rejection {
+            line: 0,
+            reason: "too many rules",
+            error: E2BIG,
+        });
+    }
+    let entries = rules.iter().map(|rule| rule.ports.len()).sum::<usize>();
+    if entries > MAX_PORT_ENTRIES {
+        return Err(Rejection {
+            line: 0,
+            reason: "the ranges cover too many ports",
+            error: E2BIG,
+        });
+    }
+    Ok(())
+}
+
+/// Gives new counters to the rules without any, those this write adds; they share per-CPU
+/// allocations ([`NewCounters`]).
 fn give_counters(rules: &mut [Rule]) -> Result<(), AllocError> {
     let new = rules.iter().filter(|rule| rule.counters.is_none()).count();
     let mut counters = NewCounters::for_rules(new);
     for rule in rules.iter_mut().filter(|rule| rule.counters.is_none()) {
-        rule.counters = Some(counters.next()?);
+        rule.counters = Some(counters.take()?);
     }
     Ok(())
 }

@@ -81,6 +81,8 @@ struct SnapshotText {
 }
 
 impl SnapshotText {
+    /// The text of `snapshot` (none: an empty text), each rule rendered by `render`, then
+    /// `trailer`, to be read from its start.
     fn new(snapshot: Option<Arc<Snapshot>>, render: RenderRule, trailer: &'static [u8]) -> Self {
         Self {
             snapshot,
@@ -143,15 +145,25 @@ impl SnapshotText {
                 }
             }
             let piece = &rest[..rest.len().min(room - done)];
-            sink(piece)?;
-            done += piece.len();
+            match sink(piece) {
+                Ok(()) => done += piece.len(),
+                // As `simple_read_from_buffer()`: what was copied is returned.
+                Err(_) if done > 0 => break,
+                Err(err) => return Err(err),
+            }
         }
         Ok(done)
     }
 
     /// Reads at `offset` into `writer`, advancing `offset`.
     fn read(&mut self, writer: &mut UserSliceWriter, offset: &mut Offset) -> Result<usize> {
-        let start = usize::try_from(*offset).map_err(|_| EINVAL)?;
+        if *offset < 0 {
+            return Err(EINVAL);
+        }
+        // Past the end of any text (on 32-bit machines): nothing to read.
+        let Ok(start) = usize::try_from(*offset) else {
+            return Ok(0);
+        };
         let done = self.read_at(start, writer.len(), |piece| writer.write_slice(piece))?;
         *offset += done as Offset;
         Ok(done)

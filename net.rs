@@ -185,7 +185,8 @@ fn bind_transport(sk: Sock<'_>, family: u32, addr: &[u8]) -> Option<Transport> {
             transport
         }
         bindings::AF_SMC => Transport::Smc,
-        _ => Transport::Rxrpc,
+        bindings::AF_RXRPC => Transport::Rxrpc,
+        _ => return None,
     };
     sk.in_initial_netns().then_some(transport)
 }

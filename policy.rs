@@ -101,12 +101,13 @@ pub(crate) unsafe fn init() {
 
 /// Decides a bind of `port`; `is_program` tells whether the caller is a given program.
 ///
-/// Lock-free: a bind to an unreserved port costs an RCU read lock and one bit test, and
-/// one load when the policy is empty. For a reserved port, a reference to the snapshot is
-/// taken and the RCU read lock dropped before `is_program` runs, so it may sleep.
+/// The bind hook calls it for ports [`is_reserved()`] found reserved, the bindx hook for
+/// every port; the snapshot in force decides. An unreserved port costs an RCU read lock and
+/// one bit test, and one load when the policy is empty. For a reserved port, a reference to
+/// the snapshot is taken and the RCU read lock dropped before `is_program` runs, so it may
+/// sleep.
 pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) -> bool {
-    // An empty policy, the state of most systems, costs one load and not even an RCU read
-    // lock.
+    // An empty policy costs one load and not even an RCU read lock.
     if is_empty() {
         return true;
     }
@@ -138,11 +139,13 @@ pub(crate) fn is_reserved(port: u16) -> bool {
     // ORDERING: A bind racing with a policy write may see either policy; the snapshot that
     // decides a reserved port is then read with `Acquire` under the RCU read lock.
     //
-    // The load is `READ_ONCE()`, what `atomic64_read()` does, written out rather than
-    // called: `Atomic::load()` calls a C helper, and a call on the path of every bind makes
-    // the hooks save and restore their registers around it, about twenty instructions, a
-    // third of what the bind hook costs an unreserved bind. On machines that load a 64-bit
-    // word in two halves, the bit tested still comes from one of them, old or new.
+    // The load is a `READ_ONCE()`, written out: unless `CONFIG_RUST_INLINE_HELPERS` inlines
+    // it, `Atomic::load()` calls a C helper, and a call on the path of every bind makes the
+    // hooks save and restore their registers around it, about twenty instructions, a third
+    // of what the bind hook costs an unreserved bind. On 64-bit machines it is the load
+    // `atomic64_read()` does; machines that load a 64-bit word in two halves read the bit
+    // tested from one of them, each half of either the old or the new word, as a
+    // `READ_ONCE()` of a smaller word would.
     // SAFETY: `word` is a static, so its pointer is valid and aligned; every store to it is
     // atomic (`WRITER` holders, with `Atomic::store()`), and a volatile load of it is the
     // `READ_ONCE()` the LKMM allows to race with them.

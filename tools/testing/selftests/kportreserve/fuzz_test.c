@@ -10,8 +10,9 @@
  * admin guide, sharing nothing with the kernel's code.
  *
  * KPR_FUZZ_WRITES (default 1000) and KPR_FUZZ_SEED (default fixed) choose the
- * run; dev/test runs the default, and the long form is, for instance,
- * KPR_FUZZ_WRITES=1000000 ./fuzz_test in the guest (see the README).
+ * run; dev/test runs the default, and a long form is, for instance,
+ * KPR_FUZZ_WRITES=20000 KPR_FUZZ_SEED=7 ./fuzz_test in the guest (see the
+ * README).
  */
 
 #include "common.h"
@@ -484,7 +485,9 @@ static void put_line(const struct model *m, char *text, size_t *n)
 	} else if (pick < 6) {
 		put_str(text, n, "# a comment");
 	} else if (pick < 8) {
-		put_str(text, n, draw(2) ? "clear x" : "delete");
+		static const char *const wrong[] = { "clear x", "delete", "lock x", "lock\tlock" };
+
+		put_str(text, n, wrong[draw(ARRAY_SIZE(wrong))]);
 	} else if (pick < 30 && m->count) {
 		/* Mostly, a delete of a rule in force. */
 		const struct model_rule *r = &m->rules[draw(m->count)];
@@ -560,7 +563,11 @@ static size_t generate(const struct model *m, char *text)
 	return n;
 }
 
-/* Whether @text would lock the policy: never written, as nothing unlocks it. */
+/*
+ * Whether @text holds a "lock" line, which would lock the policy: never
+ * written, as nothing unlocks it.  "lock" with an argument is refused and
+ * written.
+ */
 static bool would_lock(const struct model *m, const char *text, size_t len)
 {
 	char *pending = malloc(m->pending_len + len + 1);
@@ -580,7 +587,7 @@ static bool would_lock(const struct model *m, const char *text, size_t len)
 		if (!end)
 			end = pending + m->pending_len + len;
 		n = next_word(&p, end, &word);
-		if (n == 4 && !memcmp(word, "lock", 4))
+		if (n == 4 && !memcmp(word, "lock", 4) && !next_word(&p, end, &word))
 			lock = true;
 		p = end;
 	}
@@ -639,6 +646,36 @@ static ssize_t read_policy(char *out)
 	return n;
 }
 
+/*
+ * Reads the policy file at random offsets, backwards and forwards, with
+ * pread(2) on one open, and compares each piece with @expected.  Returns 0,
+ * or -1 after logging the first difference.
+ */
+static int check_preads(struct __test_metadata *const _metadata, const char *expected,
+			size_t len)
+{
+	char piece[512];
+	int fd = open(KPR_POLICY, O_RDONLY | O_CLOEXEC), i, ret = 0;
+	size_t at, want;
+	ssize_t got;
+
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < 4 && !ret; i++) {
+		at = draw(len + 2);
+		want = at < len ? len - at : 0;
+		if (want > sizeof(piece))
+			want = sizeof(piece);
+		got = pread(fd, piece, sizeof(piece), at);
+		if (got != (ssize_t)want || memcmp(piece, expected + at, want)) {
+			TH_LOG("pread at %zu: %zd bytes, expected %zu", at, got, want);
+			ret = -1;
+		}
+	}
+	close(fd);
+	return ret;
+}
+
 /* A long form may take hours: the harness's timeout would cut it short. */
 TEST_F_TIMEOUT(fuzz, writes_match_the_model, 24 * 60 * 60)
 {
@@ -689,6 +726,7 @@ TEST_F_TIMEOUT(fuzz, writes_match_the_model, 24 * 60 * 60)
 			       self->expected);
 			TH_LOG("read back: %.*s", (int)got, self->actual);
 		}
+		ASSERT_EQ(0, check_preads(_metadata, self->expected, expected_len));
 	}
 	TH_LOG("%lu writes in %lu opens, %lu refused, %zu rules at the end", writes, opens,
 	       refused, self->model.count);

@@ -217,10 +217,11 @@ static int uring_bind(int fd, const void *addr, int len)
 static void one_call(int i)
 {
 	static const char payload[] = "kportreserve";
-	struct kind kind = PICK(kinds), any = { PICK(families), PICK(types), PICK(protocols) };
-	int family = draw(8) ? kind.family : any.family;
-	int type = draw(8) ? kind.type : any.type;
-	int protocol = draw(8) ? kind.protocol : any.protocol;
+	/* One draw per statement: the order of draws in an initializer is unspecified. */
+	struct kind kind = PICK(kinds);
+	int family = draw(8) ? kind.family : PICK(families);
+	int type = draw(8) ? kind.type : PICK(types);
+	int protocol = draw(8) ? kind.protocol : PICK(protocols);
 	enum op op = draw(OP_COUNT);
 	int addr_family = draw(3) ? family : PICK(addr_families);
 	unsigned short port = draw(4) ? CALL_PORT_FIRST + i : 0;

@@ -39,6 +39,28 @@
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
+#ifndef IPPROTO_SMC
+#define IPPROTO_SMC 256
+#endif
+#ifndef AF_SMC
+#define AF_SMC 43
+#endif
+#ifndef AF_RXRPC
+#define AF_RXRPC 33
+#endif
+
+/*
+ * A pseudo-random number below @bound from *@state, xorshift64*: the same
+ * sequence for the same seed, on every kernel, so that a run can be repeated
+ * (and, for the differential test, compared call for call).
+ */
+static inline unsigned int kpr_draw(unsigned long long *state, unsigned int bound)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return (unsigned int)((*state * 0x2545F4914F6CDD1DULL) >> 32) % bound;
+}
 
 /* Returns true if "kportreserve" is an active LSM and its policy file exists. */
 static inline bool kpr_enabled(void)

@@ -49,10 +49,7 @@ static unsigned long long rng_state;
 
 static unsigned int draw(unsigned int bound)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (unsigned int)((rng_state * 0x2545F4914F6CDD1DULL) >> 32) % bound;
+	return kpr_draw(&rng_state, bound);
 }
 
 /* --- The model: grammar ------------------------------------------------- */

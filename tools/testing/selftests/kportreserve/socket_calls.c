@@ -36,15 +36,6 @@
 #define CALL_PORT_FIRST 24100
 #define MAX_CALLS 1000		/* ports CALL_PORT_FIRST to CALL_PORT_FIRST + 999 */
 
-#ifndef AF_SMC
-#define AF_SMC 43
-#endif
-#ifndef AF_RXRPC
-#define AF_RXRPC 33
-#endif
-#ifndef IPPROTO_SMC
-#define IPPROTO_SMC 256
-#endif
 #ifndef IORING_OP_BIND
 #define IORING_OP_BIND 56
 #endif
@@ -92,13 +83,9 @@ enum ip { IP_ANY, IP_LOOPBACK, IP_MAPPED, IP_FOREIGN, IP_COUNT };
 
 static unsigned long long rng_state;
 
-/* xorshift64*: the same sequence for the same seed, on every kernel. */
 static unsigned int draw(unsigned int bound)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (unsigned int)((rng_state * 0x2545F4914F6CDD1DULL) >> 32) % bound;
+	return kpr_draw(&rng_state, bound);
 }
 
 #define PICK(array) ((array)[draw(sizeof(array) / sizeof((array)[0]))])

@@ -50,6 +50,8 @@ pub(crate) fn denied(
     };
     let _ = write!(record, " lport={port}");
     subject(&mut record, task);
+    let _ = record.write_str(" cgroup=");
+    record.untrusted_string(task.cgroup);
     let permissive = u8::from(permissive);
     let _ = write!(record, " permissive={permissive} res={permissive}");
     true

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! The policy grammar: text made of complete lines into numbered operations (`PORT
-//! PROGRAM`, `delete PORT PROGRAM`, `clear`, `lock`), or the line refused and why. Nothing
+//! SUBJECT`, `delete PORT SUBJECT`, `clear`, `lock`), or the line refused and why. Nothing
 //! is applied here; see [`crate::ruleset::apply`].
 
 use kernel::{alloc::AllocError, prelude::*, sync::Arc};
@@ -10,8 +10,8 @@ use crate::{
     limits::MAX_LINE_LEN,
     rule::{
         PortRange,
-        Program,
         Rule, //
+        Subject,
     },
 };
 
@@ -53,9 +53,9 @@ impl From<AllocError> for Rejection {
 /// One parsed policy line.
 #[derive(Debug)]
 pub(crate) enum Op {
-    /// `PORT PROGRAM`: adds a rule; adding a rule already in force changes nothing.
+    /// `PORT SUBJECT`: adds a rule; adding a rule already in force changes nothing.
     Add(Rule),
-    /// `delete PORT PROGRAM`: removes a rule; deleting a rule not in force is an error.
+    /// `delete PORT SUBJECT`: removes a rule; deleting a rule not in force is an error.
     Delete(Rule),
     /// `clear`: removes every rule.
     Clear,
@@ -107,18 +107,22 @@ fn parse_line(line: &[u8]) -> core::result::Result<Option<Op>, &'static str> {
                 Some(_) => Err("lock takes no argument"),
             }
         }
-        b"delete" => (true, words.next().ok_or("delete needs PORT PROGRAM")?),
+        b"delete" => (true, words.next().ok_or("delete needs PORT SUBJECT")?),
         ports => (false, ports),
     };
     let ports =
         PortRange::parse(ports).ok_or("bad port: expected 1-65535 or LOW-HIGH in decimal")?;
-    let program = Program::parse(words.next().ok_or("missing program")?)?;
+    let subject = Subject::parse(
+        words
+            .next()
+            .ok_or("missing program, cgroup:PATH or <kernel>")?,
+    )?;
     if words.next().is_some() {
-        return Err("trailing text after program (escape spaces as \\040)");
+        return Err("trailing text after the subject (escape spaces as \\040)");
     }
     let rule = Rule {
         ports,
-        program: Arc::new(program, GFP_KERNEL).map_err(|_| "out of memory")?,
+        subject: Arc::new(subject, GFP_KERNEL).map_err(|_| "out of memory")?,
         counters: None,
     };
     Ok(Some(if delete {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Program identity: whether the current task is the program a rule names.
+//! Identity: whether the current task is the subject a rule names, its program or its cgroup.
 //!
 //! A rule names a program by path, but a path is easy to fake from user space:
 //! `mm->exe_file` can be replaced with `prctl(PR_SET_MM)`, a private mount namespace can
@@ -17,16 +17,43 @@
 //!
 //! A binary replaced at the rule's path (a package upgrade) is the program from then on:
 //! tasks executed from the new file match, tasks still running the old one do not.
+//!
+//! A rule may name a cgroup (v2) instead, for a service whose port the service manager binds
+//! (systemd binds a socket unit's ports in a helper it forks into the unit's cgroup). The
+//! rule's path is looked up at bind from the root of the hierarchy, never from the root of
+//! the task's cgroup namespace, which the task may have created; the task matches if its
+//! cgroup is that cgroup or a descendant. A cgroup that does not exist matches no task, and
+//! one removed and created again at the path matches again. The rule trusts whoever may
+//! move a task into that cgroup: writing to `cgroup.procs` takes write access to it and to
+//! the common ancestor's, which only root and the delegatee of a subtree have.
 
+#[cfg(CONFIG_CGROUPS)]
+use kernel::cgroup::Cgroup;
 use kernel::fs::{path::LOOKUP_FOLLOW, OwnedPath};
 
-use crate::{rule::ProgramPath, task};
+use crate::{
+    rule::{
+        AbsolutePath,
+        Subject, //
+    },
+    task,
+};
+
+/// Returns whether the current task is `subject`: the program or in the cgroup it names.
+/// `<kernel>` is no task.
+///
+/// Sleeps: never call it under an RCU read lock or a spinlock.
+pub(crate) fn current_is(subject: &Subject) -> bool {
+    match subject {
+        Subject::Kernel => false,
+        Subject::Program(path) => current_executed(path),
+        Subject::Cgroup(path) => current_in_cgroup(path),
+    }
+}
 
 /// Returns whether the current task executed the file at `path` in the initial mount
 /// namespace, as that path resolves now (following symbolic links, as `execve()` does).
-///
-/// Sleeps: never call it under an RCU read lock or a spinlock.
-pub(crate) fn current_is(path: &ProgramPath) -> bool {
+fn current_executed(path: &AbsolutePath) -> bool {
     task::with_current_exe(|exe| {
         let Some(exe) = exe else {
             return false;
@@ -35,4 +62,17 @@ pub(crate) fn current_is(path: &ProgramPath) -> bool {
             .and_then(|root| root.lookup(path.as_cstr(), LOOKUP_FOLLOW).ok())
             .is_some_and(|found| found.is_inode_of(exe))
     })
+}
+
+/// Returns whether the current task is in the cgroup at `path` from the root of the
+/// hierarchy, or in a descendant of it.
+#[cfg(CONFIG_CGROUPS)]
+fn current_in_cgroup(path: &AbsolutePath) -> bool {
+    Cgroup::from_root_path(path.as_cstr()).is_ok_and(|cgroup| cgroup.contains_current())
+}
+
+/// Without cgroups, the grammar refuses cgroup rules.
+#[cfg(not(CONFIG_CGROUPS))]
+fn current_in_cgroup(_path: &AbsolutePath) -> bool {
+    false
 }

@@ -32,7 +32,7 @@ use crate::{
         Op,
         Rejection, //
     },
-    rule::ProgramPath,
+    rule::Subject,
     ruleset::{
         apply,
         Snapshot,
@@ -99,14 +99,15 @@ pub(crate) unsafe fn init() {
     }
 }
 
-/// Decides a bind of `port`; `is_program` tells whether the caller is a given program.
+/// Decides a bind of `port`; `is_task` tells whether the caller is a rule's program or in its
+/// cgroup.
 ///
 /// The bind hook calls it for ports [`is_reserved()`] found reserved, the bindx hook for
 /// every port; the snapshot in force decides. An unreserved port costs an RCU read lock and
 /// one bit test, and one load when the policy is empty. For a reserved port, a reference to
-/// the snapshot is taken and the RCU read lock dropped before `is_program` runs, so it may
+/// the snapshot is taken and the RCU read lock dropped before `is_task` runs, so it may
 /// sleep.
-pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) -> bool {
+pub(crate) fn may_bind(port: u16, is_task: impl FnMut(&Subject) -> bool) -> bool {
     // An empty policy costs one load and not even an RCU read lock.
     if is_empty() {
         return true;
@@ -117,7 +118,7 @@ pub(crate) fn may_bind(port: u16, is_program: impl FnMut(&ProgramPath) -> bool) 
         _ => return true,
     };
     drop(guard);
-    snapshot.may_bind(port, is_program)
+    snapshot.may_bind(port, is_task)
 }
 
 /// Returns whether no rule is in force: one load, for the hooks to return at once.

@@ -63,6 +63,9 @@ pub(crate) struct Subject<'a> {
     pub(crate) comm: &'a [u8],
     /// The path of the file it executed, or `?`; untrusted: any user may name a file.
     pub(crate) exe: &'a [u8],
+    /// The path of its cgroup from the root of the hierarchy, or `?`; untrusted: a delegated
+    /// subtree's owner names the cgroups in it.
+    pub(crate) cgroup: &'a [u8],
 }
 
 /// Runs `f` with the current task as records name it.
@@ -77,12 +80,27 @@ fn with_subject<R>(f: impl FnOnce(&Subject<'_>) -> R) -> R {
         Some(exe) => exe.path().write_into(&mut buf).unwrap_or(b"?"),
         None => b"?",
     });
+    let mut cgroup_buf = [0u8; 256];
+    let cgroup = current_cgroup(&mut cgroup_buf);
     f(&Subject {
         // The process, as audit and the other LSMs name it: the thread group.
         pid: current!().tgid(),
         comm,
         exe,
+        cgroup,
     })
+}
+
+/// The path of the current task's cgroup, from the root of the hierarchy, or `?`.
+#[cfg(CONFIG_CGROUPS)]
+fn current_cgroup(buf: &mut [u8]) -> &[u8] {
+    kernel::cgroup::Cgroup::current_path(buf).unwrap_or(b"?")
+}
+
+/// Without cgroups, the task has none.
+#[cfg(not(CONFIG_CGROUPS))]
+fn current_cgroup(_buf: &mut [u8]) -> &[u8] {
+    b"?"
 }
 
 /// Reports that the current task was denied `port` of `transport` by `operation` (`bind`,
@@ -101,7 +119,7 @@ pub(crate) fn denied(
             return;
         }
         pr_notice_ratelimited!(
-            "{}denied {} to {} port {}: pid={} comm=\"{}\" exe=\"{}\"\n",
+            "{}denied {} to {} port {}: pid={} comm=\"{}\" exe=\"{}\" cgroup=\"{}\"\n",
             if permissive {
                 "permissive: would have "
             } else {
@@ -113,6 +131,7 @@ pub(crate) fn denied(
             subject.pid,
             Quoted(subject.comm),
             Quoted(subject.exe),
+            Quoted(subject.cgroup),
         );
     })
 }

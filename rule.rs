@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! A rule and its parts: the ports it reserves and the program it reserves them for, each
+//! A rule and its parts: the ports it reserves and the subject it reserves them for, each
 //! with its one canonical spelling, parsed from and rendered to policy text.
 
 use core::cmp::Ordering;
@@ -16,6 +16,9 @@ use crate::{
 
 /// The name that reserves a port for in-kernel sockets only.
 const KERNEL_NAME: &[u8] = b"<kernel>";
+
+/// What a subject that names a cgroup starts with.
+const CGROUP_PREFIX: &[u8] = b"cgroup:";
 
 /// An inclusive range of port numbers.
 ///
@@ -78,51 +81,81 @@ fn parse_port(text: &[u8]) -> Option<u16> {
 
 /// Who may bind a reserved port.
 #[derive(PartialEq, Eq, Debug)]
-pub(crate) enum Program {
-    /// No user-space program: only in-kernel sockets, which bind through `kernel_bind()`.
+pub(crate) enum Subject {
+    /// No user-space task: only in-kernel sockets, which bind through `kernel_bind()`.
     Kernel,
     /// The program executed from this absolute path, as resolved when the bind happens.
-    Path(ProgramPath),
+    Program(AbsolutePath),
+    /// The tasks in the cgroup (v2) at this path from the root of the hierarchy, or in one of
+    /// its descendants, when the bind happens.
+    Cgroup(AbsolutePath),
 }
 
-impl Program {
-    /// Parses `<kernel>` or an escaped absolute path.
+impl Subject {
+    /// Parses `<kernel>`, an escaped absolute path, or `cgroup:` and an escaped absolute path.
     pub(crate) fn parse(text: &[u8]) -> core::result::Result<Self, &'static str> {
         if text == KERNEL_NAME {
-            return Ok(Program::Kernel);
+            return Ok(Subject::Kernel);
         }
-        ProgramPath::parse(text).map(Program::Path)
+        if let Some(path) = text.strip_prefix(CGROUP_PREFIX) {
+            if !cfg!(CONFIG_CGROUPS) {
+                return Err("cgroup rules need a kernel built with CONFIG_CGROUPS");
+            }
+            if path.first() != Some(&b'/') {
+                return Err("cgroup must be an absolute path from the root of the hierarchy");
+            }
+            return AbsolutePath::parse(path).map(Subject::Cgroup);
+        }
+        if text.first() != Some(&b'/') {
+            return Err("program must be an absolute path, <kernel> or cgroup:PATH");
+        }
+        AbsolutePath::parse(text).map(Subject::Program)
     }
 
+    /// Orders `<kernel>` first, then programs, then cgroups, each kind by its path's bytes.
     pub(crate) fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
-            (Program::Kernel, Program::Kernel) => Ordering::Equal,
-            (Program::Kernel, Program::Path(_)) => Ordering::Less,
-            (Program::Path(_), Program::Kernel) => Ordering::Greater,
-            (Program::Path(a), Program::Path(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Subject::Kernel, Subject::Kernel) => Ordering::Equal,
+            (Subject::Program(a), Subject::Program(b))
+            | (Subject::Cgroup(a), Subject::Cgroup(b)) => a.as_bytes().cmp(b.as_bytes()),
+            _ => self.kind().cmp(&other.kind()),
+        }
+    }
+
+    /// The kind of subject, in the order [`Self::cmp`] sorts kinds.
+    fn kind(&self) -> u8 {
+        match self {
+            Subject::Kernel => 0,
+            Subject::Program(_) => 1,
+            Subject::Cgroup(_) => 2,
         }
     }
 
     pub(crate) fn render(&self, out: &mut KVVec<u8>) -> Result<(), AllocError> {
         match self {
-            Program::Kernel => out.extend_from_slice(KERNEL_NAME, GFP_KERNEL),
-            Program::Path(path) => path.render(out),
+            Subject::Kernel => out.extend_from_slice(KERNEL_NAME, GFP_KERNEL),
+            Subject::Program(path) => path.render(out),
+            Subject::Cgroup(path) => {
+                out.extend_from_slice(CGROUP_PREFIX, GFP_KERNEL)?;
+                path.render(out)
+            }
         }
     }
 }
 
-/// An absolute, normalised path to a program, stored NUL-terminated for the VFS.
+/// An absolute, normalised path (of a program, or of a cgroup from the root of the hierarchy),
+/// stored NUL-terminated for the VFS and cgroup lookups.
 ///
 /// # Invariants
 ///
 /// `bytes` ends with its only NUL; before it is an absolute path of 1 to [`MAX_PATH_LEN`]
 /// bytes with no empty, `.` or `..` component.
 #[derive(PartialEq, Eq, Debug)]
-pub(crate) struct ProgramPath {
+pub(crate) struct AbsolutePath {
     bytes: KVec<u8>,
 }
 
-impl ProgramPath {
+impl AbsolutePath {
     /// Unescapes and validates a path written in the policy.
     ///
     /// `\\` is a backslash and `\ooo` (three octal digits) is a byte that must be escaped:
@@ -130,7 +163,7 @@ impl ProgramPath {
     /// of bytes that need none, are refused so that each path has exactly one spelling.
     pub(crate) fn parse(text: &[u8]) -> core::result::Result<Self, &'static str> {
         if text.first() != Some(&b'/') {
-            return Err("program must be an absolute path or <kernel>");
+            return Err("path must be absolute");
         }
         let mut bytes =
             KVec::with_capacity(text.len() + 1, GFP_KERNEL).map_err(|_| "out of memory")?;
@@ -216,11 +249,12 @@ fn needs_escape(c: u8) -> bool {
     c <= b' ' || c >= 0x7f
 }
 
-/// One rule: the ports it reserves and the program it reserves them for.
+/// One rule: the ports it reserves and the subject (program, cgroup or kernel) it reserves
+/// them for.
 #[derive(Clone, Debug)]
 pub(crate) struct Rule {
     pub(crate) ports: PortRange,
-    pub(crate) program: Arc<Program>,
+    pub(crate) subject: Arc<Subject>,
     /// Set when the rule enters the policy in force, and kept while it stays; `None` in a
     /// parsed line. Not part of the rule's identity.
     pub(crate) counters: Option<RuleCounters>,
@@ -237,7 +271,7 @@ impl Rule {
     pub(crate) fn cmp(&self, other: &Self) -> Ordering {
         self.ports
             .cmp(&other.ports)
-            .then_with(|| self.program.cmp(&other.program))
+            .then_with(|| self.subject.cmp(&other.subject))
     }
 
     /// Writes the rule as one canonical policy line.
@@ -249,7 +283,7 @@ impl Rule {
             out.extend_from_slice(format_port(self.ports.high, &mut digits), GFP_KERNEL)?;
         }
         out.push(b' ', GFP_KERNEL)?;
-        self.program.render(out)?;
+        self.subject.render(out)?;
         out.push(b'\n', GFP_KERNEL)
     }
 

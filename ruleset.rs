@@ -22,9 +22,8 @@ use crate::{
         MAX_RULES, //
     },
     rule::{
-        Program,
-        ProgramPath,
-        Rule, //
+        Rule,
+        Subject, //
     },
 };
 
@@ -108,24 +107,19 @@ impl Snapshot {
             .filter_map(|entry| self.rules.get(entry.rule as usize))
     }
 
-    /// Decides a bind of `port` by a task that `is_program` recognises, and counts it: as
-    /// allowed on the first rule naming the task's program, or as denied on every rule of
-    /// the port.
+    /// Decides a bind of `port` by a task that `is_task` recognises, and counts it: as
+    /// allowed on the first rule naming the task (its program or its cgroup), or as denied on
+    /// every rule of the port.
     ///
-    /// `is_program` is called only for a reserved port, once per program path of its rules
+    /// `is_task` is called only for a reserved port, once per program or cgroup of its rules
     /// until one matches. `<kernel>` matches no task: in-kernel sockets never get here.
-    pub(crate) fn may_bind(
-        &self,
-        port: u16,
-        mut is_program: impl FnMut(&ProgramPath) -> bool,
-    ) -> bool {
+    pub(crate) fn may_bind(&self, port: u16, mut is_task: impl FnMut(&Subject) -> bool) -> bool {
         if !self.is_reserved(port) {
             return true;
         }
-        let allowing = self.rules_for(port).find(|rule| match &*rule.program {
-            Program::Kernel => false,
-            Program::Path(path) => is_program(path),
-        });
+        let allowing = self
+            .rules_for(port)
+            .find(|rule| *rule.subject != Subject::Kernel && is_task(&rule.subject));
         match allowing {
             Some(rule) => rule.count(Event::Allowed),
             None => self
@@ -291,13 +285,13 @@ fn share_programs(rules: &mut [Rule]) -> Result<(), AllocError> {
     for i in 0..rules.len() {
         order.push(i, GFP_KERNEL)?;
     }
-    order.sort_unstable_by(|&a, &b| rules[a].program.cmp(&rules[b].program));
+    order.sort_unstable_by(|&a, &b| rules[a].subject.cmp(&rules[b].subject));
     let mut first: Option<usize> = None;
     for &i in order.iter() {
         match first {
-            Some(f) if rules[f].program.cmp(&rules[i].program) == Ordering::Equal => {
-                let shared = rules[f].program.clone();
-                rules[i].program = shared;
+            Some(f) if rules[f].subject.cmp(&rules[i].subject) == Ordering::Equal => {
+                let shared = rules[f].subject.clone();
+                rules[i].subject = shared;
             }
             _ => first = Some(i),
         }
@@ -331,6 +325,16 @@ mod tests {
 
     fn rejected_line(base: &[Rule], text: &str) -> Option<usize> {
         load(base, text).err().map(|r| r.line)
+    }
+
+    /// Whether `subject` is the program at `path`.
+    fn is_program(subject: &Subject, path: &[u8]) -> bool {
+        matches!(subject, Subject::Program(p) if p.as_bytes() == path)
+    }
+
+    /// Whether `subject` is the cgroup at `path`.
+    fn is_cgroup(subject: &Subject, path: &[u8]) -> bool {
+        matches!(subject, Subject::Cgroup(p) if p.as_bytes() == path)
     }
 
     #[test]
@@ -414,9 +418,9 @@ mod tests {
         let text = "80 /opt/my\\040server\\\\x\\011\\177\\303\\251\n";
         let s = load(&[], text).map_err(|r| r.error)?;
         assert_eq!(&rendered(&s)[..], text.as_bytes());
-        let mut paths = s.rules_for(80).filter_map(|rule| match &*rule.program {
-            Program::Path(path) => Some(path.as_bytes()),
-            Program::Kernel => None,
+        let mut paths = s.rules_for(80).filter_map(|rule| match &*rule.subject {
+            Subject::Program(path) => Some(path.as_bytes()),
+            Subject::Kernel | Subject::Cgroup(_) => None,
         });
         assert_eq!(paths.next(), Some(&b"/opt/my server\\x\t\x7f\xc3\xa9"[..]));
         Ok(())
@@ -494,12 +498,12 @@ mod tests {
     #[test]
     fn several_programs_share_a_port() -> Result {
         let s = load(&[], "443 /b\n443 /a\n443-444 /c\n").map_err(|r| r.error)?;
-        assert!(s.may_bind(443, |p| p.as_bytes() == b"/a"));
-        assert!(s.may_bind(443, |p| p.as_bytes() == b"/b"));
-        assert!(s.may_bind(443, |p| p.as_bytes() == b"/c"));
-        assert!(!s.may_bind(443, |p| p.as_bytes() == b"/d"));
-        assert!(s.may_bind(444, |p| p.as_bytes() == b"/c"));
-        assert!(!s.may_bind(444, |p| p.as_bytes() == b"/a"));
+        assert!(s.may_bind(443, |s| is_program(s, b"/a")));
+        assert!(s.may_bind(443, |s| is_program(s, b"/b")));
+        assert!(s.may_bind(443, |s| is_program(s, b"/c")));
+        assert!(!s.may_bind(443, |s| is_program(s, b"/d")));
+        assert!(s.may_bind(444, |s| is_program(s, b"/c")));
+        assert!(!s.may_bind(444, |s| is_program(s, b"/a")));
         assert!(s.may_bind(445, |_| false));
         assert_eq!(&rendered(&s)[..], b"443 /a\n443 /b\n443-444 /c\n");
         Ok(())
@@ -523,13 +527,51 @@ mod tests {
     }
 
     #[test]
+    fn cgroups_follow_the_path_rules() {
+        assert!(load(&[], "80 cgroup:/system.slice/a.socket\n").is_ok());
+        assert!(load(&[], "80 cgroup:/system.slice/a\\\\x2db.slice\n").is_ok());
+        assert_eq!(rejected_line(&[], "80 cgroup:\n"), Some(1));
+        assert_eq!(rejected_line(&[], "80 cgroup:/\n"), Some(1));
+        assert_eq!(rejected_line(&[], "80 cgroup:system.slice\n"), Some(1));
+        assert_eq!(rejected_line(&[], "80 cgroup:/a/../b\n"), Some(1));
+        assert_eq!(rejected_line(&[], "80 cgroup:/a/\n"), Some(1));
+        assert_eq!(rejected_line(&[], "80 cgroup:/a\\040b\n"), None);
+        assert_eq!(rejected_line(&[], "80 cgroup:/a\\141\n"), Some(1));
+        // A backslash has one spelling, a doubled backslash, not its octal escape.
+        assert_eq!(rejected_line(&[], "80 cgroup:/a\\134\n"), Some(1));
+        assert_eq!(rejected_line(&[], "80 Cgroup:/a\n"), Some(1));
+        assert_eq!(rejected_line(&[], "80 cgroup:/a b\n"), Some(1));
+    }
+
+    #[test]
+    fn cgroups_and_programs_share_a_port() -> Result {
+        let text = "443 cgroup:/b\n443 /b\n443 <kernel>\n443 cgroup:/a\\\\x2d\n";
+        let s = load(&[], text).map_err(|r| r.error)?;
+        assert_eq!(
+            &rendered(&s)[..],
+            &b"443 <kernel>\n443 /b\n443 cgroup:/a\\\\x2d\n443 cgroup:/b\n"[..]
+        );
+        assert!(s.may_bind(443, |s| is_cgroup(s, b"/b")));
+        assert!(s.may_bind(443, |s| is_cgroup(s, b"/a\\x2d")));
+        assert!(s.may_bind(443, |s| is_program(s, b"/b")));
+        // A program and a cgroup at the same path are different subjects.
+        assert!(!s.may_bind(443, |s| is_program(s, b"/a\\x2d")));
+        assert!(!s.may_bind(443, |s| is_cgroup(s, b"/c")));
+        let s = load(s.rules(), "delete 443 cgroup:/b\n").map_err(|r| r.error)?;
+        assert!(!s.may_bind(443, |s| is_cgroup(s, b"/b")));
+        assert!(s.may_bind(443, |s| is_program(s, b"/b")));
+        assert_eq!(rejected_line(s.rules(), "delete 443 cgroup:/b\n"), Some(1));
+        Ok(())
+    }
+
+    #[test]
     fn rules_share_their_program() -> Result {
         let s = load(&[], "1 /a\n2 /b\n3 /a\n4 <kernel>\n5 /a\n").map_err(|r| r.error)?;
         let rules = s.rules();
         assert_eq!(rules.len(), 5);
-        assert!(Arc::ptr_eq(&rules[0].program, &rules[2].program));
-        assert!(Arc::ptr_eq(&rules[0].program, &rules[4].program));
-        assert!(!Arc::ptr_eq(&rules[0].program, &rules[1].program));
+        assert!(Arc::ptr_eq(&rules[0].subject, &rules[2].subject));
+        assert!(Arc::ptr_eq(&rules[0].subject, &rules[4].subject));
+        assert!(!Arc::ptr_eq(&rules[0].subject, &rules[1].subject));
         assert_eq!(&rendered(&s)[..], b"1 /a\n2 /b\n3 /a\n4 <kernel>\n5 /a\n");
         Ok(())
     }
@@ -611,8 +653,8 @@ mod tests {
         let lines = parse(&text, 1).map_err(|r| r.error)?;
         let s = apply(&[], &lines).map_err(|r| r.error)?;
         assert_eq!(s.rules().len(), usize::from(u16::MAX));
-        assert!(s.may_bind(4242, |p| p.as_bytes() == b"/a"));
-        assert!(!s.may_bind(4242, |p| p.as_bytes() == b"/b"));
+        assert!(s.may_bind(4242, |s| is_program(s, b"/a")));
+        assert!(!s.may_bind(4242, |s| is_program(s, b"/b")));
         let more = load(s.rules(), "1 /b\n2 /b\n").err();
         assert_eq!(more.map(|r| r.error.to_errno()), Some(E2BIG.to_errno()));
         Ok(())

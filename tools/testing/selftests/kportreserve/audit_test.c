@@ -61,6 +61,7 @@ struct task_fields {
 	char pid[16];
 	char comm[2 * 16 + 3];
 	char exe[2 * PATH_MAX + 3];
+	char cgroup[2 * PATH_MAX + 3];
 };
 
 /* What a test changes, to put back. */
@@ -343,7 +344,7 @@ static void audit_untrusted(const char *s, char *out, size_t size)
 
 static int task_fields_init(struct task_fields *task)
 {
-	char comm[16] = {}, exe[PATH_MAX];
+	char comm[16] = {}, exe[PATH_MAX], cgroup[PATH_MAX];
 	ssize_t len;
 
 	snprintf(task->pid, sizeof(task->pid), "%d", getpid());
@@ -356,6 +357,11 @@ static int task_fields_init(struct task_fields *task)
 		return -errno;
 	exe[len] = '\0';
 	audit_untrusted(exe, task->exe, sizeof(task->exe));
+	/* Its cgroup v2 path from the root: "0::/PATH" in the initial cgroup namespace. */
+	if (kpr_read_file("/proc/self/cgroup", cgroup, sizeof(cgroup)) || strncmp(cgroup, "0::", 3))
+		return -ENOENT;
+	cgroup[strcspn(cgroup, "\n")] = '\0';
+	audit_untrusted(cgroup + 3, task->cgroup, sizeof(task->cgroup));
 	return 0;
 }
 
@@ -543,6 +549,7 @@ static void expect_bind_record(struct __test_metadata *const _metadata,
 	expect_field(_metadata, text, "pid", task->pid);
 	expect_field(_metadata, text, "comm", task->comm);
 	expect_field(_metadata, text, "exe", task->exe);
+	expect_field(_metadata, text, "cgroup", task->cgroup);
 	expect_field(_metadata, text, "permissive", permissive ? "1" : "0");
 	expect_field(_metadata, text, "res", permissive ? "1" : "0");
 }

@@ -27,10 +27,15 @@
 #define TEXT_MAX (64 * 1024)
 #define READ_MAX (4 << 20)
 
-/* One rule of the model: ports and, unescaped, its program ("" for <kernel>). */
+/* Who a rule names, in the order the policy sorts them. */
+enum subject_kind { SUBJECT_KERNEL, SUBJECT_PROGRAM, SUBJECT_CGROUP };
+
+#define CGROUP_PREFIX "cgroup:"
+
+/* One rule of the model: ports, its kind of subject and, unescaped, its path. */
 struct model_rule {
 	unsigned int low, high;
-	bool kernel;
+	enum subject_kind kind;
 	size_t len;
 	char path[MAX_PATH_LEN + 1];
 };
@@ -98,10 +103,17 @@ static bool model_program(const char *s, size_t len, struct model_rule *rule)
 	size_t i, start;
 	int byte;
 
-	rule->kernel = len == 8 && !memcmp(s, "<kernel>", 8);
 	rule->len = 0;
-	if (rule->kernel)
+	rule->kind = SUBJECT_PROGRAM;
+	if (len == 8 && !memcmp(s, "<kernel>", 8)) {
+		rule->kind = SUBJECT_KERNEL;
 		return true;
+	}
+	if (len >= strlen(CGROUP_PREFIX) && !memcmp(s, CGROUP_PREFIX, strlen(CGROUP_PREFIX))) {
+		rule->kind = SUBJECT_CGROUP;
+		s += strlen(CGROUP_PREFIX);
+		len -= strlen(CGROUP_PREFIX);
+	}
 	if (!len || s[0] != '/')
 		return false;
 	for (i = 0; i < len; i++) {
@@ -198,8 +210,8 @@ static int rule_cmp(const struct model_rule *a, const struct model_rule *b)
 		return a->low < b->low ? -1 : 1;
 	if (a->high != b->high)
 		return a->high < b->high ? -1 : 1;
-	if (a->kernel != b->kernel)
-		return a->kernel ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
 	c = memcmp(a->path, b->path, n);
 	if (c)
 		return c < 0 ? -1 : 1;
@@ -348,11 +360,13 @@ static size_t model_render(const struct model *m, char *out)
 		n += sprintf(out + n, "%u", r->low);
 		if (r->high != r->low)
 			n += sprintf(out + n, "-%u", r->high);
-		if (r->kernel) {
+		if (r->kind == SUBJECT_KERNEL) {
 			n += sprintf(out + n, " <kernel>\n");
 			continue;
 		}
 		out[n++] = ' ';
+		if (r->kind == SUBJECT_CGROUP)
+			n += sprintf(out + n, CGROUP_PREFIX);
 		for (j = 0; j < r->len; j++) {
 			unsigned char c = r->path[j];
 
@@ -384,11 +398,14 @@ static const char *const bad_ports[] = {
 static const char *const good_paths[] = {
 	"/a", "/a/b", "/usr/sbin/sshd", "/opt/my\\040app/run", "/x\\\\y", "/t\\011ab",
 	"/h\\377igh", "/\\\\", "/d\\177el", "/\\040", "<kernel>", "/a.b/..c/...",
+	"cgroup:/system.slice/a.socket", "cgroup:/a", "cgroup:/a\\\\x2db.slice", "cgroup:/\\040",
 };
 
 static const char *const bad_paths[] = {
 	"/a/./b", "/a/../b", "/a//b", "/a/", "/", "a", "<kernel", "/n\\000ul", "/e\\101",
 	"/bad\\8", "/q\\04", "/r\\400", "/tab\tin", "/c\001r",
+	"cgroup:", "cgroup:/", "cgroup:a", "cgroup:/a/../b", "Cgroup:/a", "cgroup:<kernel>",
+	"cgroup:cgroup:/a", "cgroup:/e\\101",
 };
 
 /* One of @good, or now and then one of @bad: most lines are well formed. */
@@ -431,10 +448,12 @@ static void put_rule_program(const struct model_rule *r, char *text, size_t *n)
 	char buf[8];
 	size_t j;
 
-	if (r->kernel) {
+	if (r->kind == SUBJECT_KERNEL) {
 		put_str(text, n, "<kernel>");
 		return;
 	}
+	if (r->kind == SUBJECT_CGROUP)
+		put_str(text, n, CGROUP_PREFIX);
 	for (j = 0; j < r->len; j++) {
 		unsigned char c = r->path[j];
 

@@ -7,7 +7,9 @@ peer boot, the same kernel without KPortReserve:
   under one that covers none of their ports, must give what they gave without
   KPortReserve, call for call (one result each);
 - the kernel's own suites: every test that passed without KPortReserve must
-  pass with it and a policy loaded (one result per suite).
+  pass with it and a policy loaded (one result per suite);
+
+and counts the TAP results of the systemd guest's checks (dev/guest/systemd).
 
 Fails on a failed or skipped test, on a missing suite or test program, on a
 test count that does not match its plan, on a kernel splat (BUG, WARNING,
@@ -23,10 +25,10 @@ KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockadd
                 "kportreserve_counters",
                 # The rust/kernel abstractions the LSM is built on.
                 "rust_kernel_ratelimit", "rust_kernel_lsm", "rust_kernel_path",
-                "rust_kernel_securityfs", "rust_kernel_percpu"}
+                "rust_kernel_securityfs", "rust_kernel_percpu", "rust_kernel_cgroup"}
 SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test",
              "sunrpc_test", "loader_test", "lockdown_test", "boot_test", "audit_test",
-             "counters_test", "fuzz_test"}
+             "counters_test", "fuzz_test", "cgroup_test"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                     r"possible recursive locking|possible circular locking|"
                     r"suspicious RCU usage|UBSAN:|KASAN:|rust_panic|panicked at")
@@ -224,6 +226,38 @@ def peers(on, off, problems):
     return passed, failed
 
 
+def systemd_guest(results, problems):
+    """The systemd guest's checks: its TAP results, all of its plan, and the
+    guest finished."""
+    passed = failed = 0
+    plan, seen, done = None, 0, False
+    for raw in results:
+        line = raw.rstrip("\r\n")
+        if line.startswith("KPR-SYSTEMD-DONE"):
+            done = True
+            continue
+        m = re.match(r"^1\.\.(\d+)$", line)
+        if m:
+            plan = int(m.group(1))
+            continue
+        m = RESULT.match(line)
+        if m and m.group(1) == "":
+            _, status, _, name, directive, _ = m.groups()
+            seen += 1
+            if status == "ok" and directive != "SKIP":
+                passed += 1
+            else:
+                failed += 1
+                problems.append(f"systemd guest: {name}: {status}")
+    if plan is None or seen != plan:
+        failed += 1
+        problems.append(f"systemd guest: {seen} results for a plan of {plan}")
+    if not done:
+        failed += 1
+        problems.append("the systemd guest did not finish its checks (timeout or crash)")
+    return passed, failed
+
+
 def read_lines(path):
     """The lines of the file at @path; none if it cannot be read."""
     try:
@@ -240,19 +274,24 @@ def main():
     results = read_lines(results_path)
     peer_console = read_lines(sys.argv[3]) if len(sys.argv) > 3 else []
     peer_results = read_lines(sys.argv[4]) if len(sys.argv) > 4 else []
+    systemd_console = read_lines(sys.argv[5]) if len(sys.argv) > 5 else []
+    systemd_results = read_lines(sys.argv[6]) if len(sys.argv) > 6 else []
     kp, kf = kunit(console, problems)
     sp, sf = kselftest(results, problems)
     dp, df = differential(results, peer_results, problems)
     pp, pf = peers(results, peer_results, problems)
+    gp, gf = systemd_guest(systemd_results, problems) if len(sys.argv) > 5 else (0, 0)
     if not blocks(peer_results, "PEER")[1]:
         pf += 1
         problems.append("the peer boot did not finish (timeout or crash)")
     splats = [TIMESTAMP.sub("", l).strip() for l in console if SPLATS.search(l)]
     splats += ["peer boot: " + TIMESTAMP.sub("", l).strip()
                for l in peer_console if SPLATS.search(l)]
+    splats += ["systemd guest: " + TIMESTAMP.sub("", l).strip()
+               for l in systemd_console if SPLATS.search(l)]
     for splat in splats[:20]:
         problems.append(f"kernel: {splat}")
-    sp, sf = sp + dp + pp, sf + df + pf
+    sp, sf = sp + dp + pp + gp, sf + df + pf + gf
     passed, failed = kp + sp, kf + sf + (1 if splats else 0)
     for problem in problems:
         print(f"FAIL: {problem}")

@@ -20,5 +20,5 @@ TOOLS_PATH=/usr/bin:$BINDGEN_ROOT/bin
 KPR_PROFILE=${KPR_PROFILE:-test}
 case $KPR_PROFILE in
 bench) BUILD=$WORK/build-bench CONFIG_FRAGMENTS="kernel.config" ;;
-*) BUILD=$WORK/build CONFIG_FRAGMENTS="kernel.config kernel-debug.config" ;;
+*) BUILD=$WORK/build CONFIG_FRAGMENTS="kernel.config kernel-debug.config kernel-systemd.config" ;;
 esac

@@ -344,7 +344,7 @@ static void audit_untrusted(const char *s, char *out, size_t size)
 
 static int task_fields_init(struct task_fields *task)
 {
-	char comm[16] = {}, exe[PATH_MAX], cgroup[PATH_MAX];
+	char comm[16] = {}, exe[PATH_MAX], cgroup[PATH_MAX], *line;
 	ssize_t len;
 
 	snprintf(task->pid, sizeof(task->pid), "%d", getpid());
@@ -357,11 +357,19 @@ static int task_fields_init(struct task_fields *task)
 		return -errno;
 	exe[len] = '\0';
 	audit_untrusted(exe, task->exe, sizeof(task->exe));
-	/* Its cgroup v2 path from the root: "0::/PATH" in the initial cgroup namespace. */
-	if (kpr_read_file("/proc/self/cgroup", cgroup, sizeof(cgroup)) || strncmp(cgroup, "0::", 3))
+	/*
+	 * Its cgroup v2 path from the root: "0::/PATH" in the initial cgroup
+	 * namespace. Until cgroup2 is first mounted, the line is missing, and
+	 * every task is in the root.
+	 */
+	if (kpr_read_file("/proc/self/cgroup", cgroup, sizeof(cgroup)))
 		return -ENOENT;
-	cgroup[strcspn(cgroup, "\n")] = '\0';
-	audit_untrusted(cgroup + 3, task->cgroup, sizeof(task->cgroup));
+	line = !strncmp(cgroup, "0::", 3) ? cgroup : strstr(cgroup, "\n0::");
+	if (line) {
+		line += *line == '\n' ? 4 : 3;
+		line[strcspn(line, "\n")] = '\0';
+	}
+	audit_untrusted(line ? line : "/", task->cgroup, sizeof(task->cgroup));
 	return 0;
 }
 

@@ -14,7 +14,7 @@ use kernel::{alloc::AllocError, percpu::PerCpuCounters, prelude::*, sync::Arc};
 /// What a rule counts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Event {
-    /// A bind of one of its ports by the program it names.
+    /// A bind of one of its ports by the program, or a task of the cgroup, it names.
     Allowed = 0,
     /// A bind of one of its ports that was denied, or in permissive mode would have been.
     Denied = 1,

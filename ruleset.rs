@@ -240,7 +240,7 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
     }
     // Refused before the counters of a policy that cannot be in force are allocated.
     check_limits(&result)?;
-    share_programs(&mut result)?;
+    share_subjects(&mut result)?;
     give_counters(&mut result)?;
     Snapshot::new(result)
 }
@@ -276,11 +276,11 @@ fn give_counters(rules: &mut [Rule]) -> Result<(), AllocError> {
     Ok(())
 }
 
-/// Makes rules that name the same program share one allocation of it.
+/// Makes rules that name the same subject share one allocation of it.
 ///
-/// Each parsed line allocates its own program; a policy reserving many ports for one
-/// program then keeps a single copy of its path.
-fn share_programs(rules: &mut [Rule]) -> Result<(), AllocError> {
+/// Each parsed line allocates its own subject; a policy reserving many ports for one
+/// program or cgroup then keeps a single copy of its path.
+fn share_subjects(rules: &mut [Rule]) -> Result<(), AllocError> {
     let mut order = KVVec::with_capacity(rules.len(), GFP_KERNEL)?;
     for i in 0..rules.len() {
         order.push(i, GFP_KERNEL)?;

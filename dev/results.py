@@ -36,6 +36,23 @@ TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 RESULT = re.compile(r"^(\s*)(not ok|ok) (\d+) (.*?)(?: # (SKIP|TODO)\b(.*))?$")
 
 
+def tap_plan(line):
+    """The count of a top-level TAP plan line ("1..N"), else None."""
+    m = re.match(r"^1\.\.(\d+)$", line)
+    return int(m.group(1)) if m else None
+
+
+def tap_result(line):
+    """A top-level TAP result line as (name, passed, outcome), else None; a
+    SKIP does not pass."""
+    m = RESULT.match(line)
+    if not m or m.group(1) != "":
+        return None
+    _, status, _, name, directive, _ = m.groups()
+    return (name, status == "ok" and directive != "SKIP",
+            f"{status}{' # ' + directive if directive else ''}")
+
+
 def kunit(console, problems):
     """Counts KUnit test cases: the results one level inside each suite."""
     passed = failed = 0
@@ -101,20 +118,19 @@ def kselftest(results, problems):
             continue
         if program is None:
             continue
-        m = re.match(r"^1\.\.(\d+)$", line)
-        if m:
-            plan = int(m.group(1))
+        if tap_plan(line) is not None:
+            plan = tap_plan(line)
             continue
-        m = RESULT.match(line)
-        if m and m.group(1) == "":
-            _, status, _, name, directive, _ = m.groups()
+        result = tap_result(line)
+        if result:
+            name, ok, outcome = result
             seen += 1
-            if status == "ok" and directive != "SKIP":
+            if ok:
                 passed += 1
             else:
                 failed += 1
                 program_failed += 1
-                problems.append(f"{program}.{name}: {status}{' # ' + directive if directive else ''}")
+                problems.append(f"{program}.{name}: {outcome}")
     for missing in sorted(SELFTESTS - found):
         failed += 1
         problems.append(f"kselftest {missing} did not run")
@@ -194,12 +210,11 @@ def passing(block):
     if rc == "0":
         names.add("exit status 0")
     for line in tap:
-        m = RESULT.match(line)
-        if m and m.group(1) == "":
-            _, status, _, name, directive, _ = m.groups()
+        result = tap_result(line)
+        if result:
             ran += 1
-            if status == "ok" and directive != "SKIP":
-                names.add(name)
+            if result[1]:
+                names.add(result[0])
     return names, ran
 
 
@@ -236,19 +251,18 @@ def systemd_guest(results, problems):
         if line.startswith("KPR-SYSTEMD-DONE"):
             done = True
             continue
-        m = re.match(r"^1\.\.(\d+)$", line)
-        if m:
-            plan = int(m.group(1))
+        if tap_plan(line) is not None:
+            plan = tap_plan(line)
             continue
-        m = RESULT.match(line)
-        if m and m.group(1) == "":
-            _, status, _, name, directive, _ = m.groups()
+        result = tap_result(line)
+        if result:
+            name, ok, outcome = result
             seen += 1
-            if status == "ok" and directive != "SKIP":
+            if ok:
                 passed += 1
             else:
                 failed += 1
-                problems.append(f"systemd guest: {name}: {status}")
+                problems.append(f"systemd guest: {name}: {outcome}")
     if plan is None or seen != plan:
         failed += 1
         problems.append(f"systemd guest: {seen} results for a plan of {plan}")

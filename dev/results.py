@@ -9,7 +9,10 @@ peer boot, the same kernel without KPortReserve:
 - the kernel's own suites: every test that passed without KPortReserve must
   pass with it and a policy loaded (one result per suite);
 
-and counts the TAP results of the systemd guest's checks (dev/guest/systemd).
+and counts the TAP results of the systemd guest's checks (dev/guest/systemd)
+and of the stacking boots (bind_test and stacking_test beside other LSMs,
+where stacking_test must have checked every LSM the boot's lsm= names that
+it has checks for).
 
 Fails on a failed or skipped test, on a missing suite or test program, on a
 test count that does not match its plan, on a kernel splat (BUG, WARNING,
@@ -28,7 +31,11 @@ KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockadd
                 "rust_kernel_securityfs", "rust_kernel_percpu", "rust_kernel_cgroup"}
 SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test",
              "sunrpc_test", "loader_test", "lockdown_test", "boot_test", "audit_test",
-             "counters_test", "fuzz_test", "cgroup_test"}
+             "counters_test", "fuzz_test", "cgroup_test", "stacking_test", "stress_test"}
+# What a stacking boot runs, and the LSMs stacking_test has checks for (its
+# fixtures, named after them).
+STACKING_SELFTESTS = {"bind_test", "stacking_test"}
+STACKING_CHECKS = {"landlock", "yama", "selinux", "apparmor", "smack", "tomoyo"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                     r"possible recursive locking|possible circular locking|"
                     r"suspicious RCU usage|UBSAN:|KASAN:|rust_panic|panicked at")
@@ -93,9 +100,12 @@ def kunit(console, problems):
     return passed, failed
 
 
-def kselftest(results, problems):
-    """Counts the top-level results of each kselftest harness program."""
+def kselftest(results, problems, required=SELFTESTS, label="", passed_names=None):
+    """Counts the top-level results of each kselftest harness program; each
+    program in @required must have run. Problems are prefixed with @label;
+    the names of the passed results go into @passed_names[program]."""
     passed = failed = 0
+    problems_before = len(problems)
     program, plan, seen, program_failed, found, done = None, None, 0, 0, set(), False
     for raw in results:
         line = raw.rstrip("\r\n")
@@ -127,16 +137,19 @@ def kselftest(results, problems):
             seen += 1
             if ok:
                 passed += 1
+                if passed_names is not None:
+                    passed_names.setdefault(program, set()).add(name)
             else:
                 failed += 1
                 program_failed += 1
                 problems.append(f"{program}.{name}: {outcome}")
-    for missing in sorted(SELFTESTS - found):
+    for missing in sorted(required - found):
         failed += 1
         problems.append(f"kselftest {missing} did not run")
     if not done:
         failed += 1
         problems.append("the guest did not finish its tests (timeout or crash)")
+    problems[problems_before:] = [label + p for p in problems[problems_before:]]
     return passed, failed
 
 
@@ -272,6 +285,27 @@ def systemd_guest(results, problems):
     return passed, failed
 
 
+def stacking_boot(name, console, results, problems):
+    """A stacking boot: bind_test and stacking_test passed, and stacking_test
+    checked each LSM of the boot's lsm= that it has checks for."""
+    label = f"stacking boot {name}: "
+    names = {}
+    passed, failed = kselftest(results, problems, STACKING_SELFTESTS, label, names)
+    cmdline = next((l for l in console if "Kernel command line:" in l), "")
+    m = re.search(r"\blsm=(\S+)", cmdline)
+    lsms = m.group(1).split(",") if m else []
+    if not lsms:
+        failed += 1
+        problems.append(label + "no lsm= on the kernel command line")
+    checked = {n.split(".")[0] for n in names.get("stacking_test", set())}
+    for lsm in lsms:
+        if lsm in STACKING_CHECKS and lsm not in checked:
+            failed += 1
+            problems.append(label + f"stacking_test did not pass a check of {lsm}")
+    print(f"stacking boot {name}: lsm={','.join(lsms)}, {passed} passed, {failed} failed")
+    return passed, failed
+
+
 def read_lines(path):
     """The lines of the file at @path; none if it cannot be read."""
     try:
@@ -295,6 +329,15 @@ def main():
     dp, df = differential(results, peer_results, problems)
     pp, pf = peers(results, peer_results, problems)
     gp, gf = systemd_guest(systemd_results, problems) if len(sys.argv) > 5 else (0, 0)
+    # Then NAME CONSOLE RESULTS of each stacking boot.
+    stack_splats = []
+    for i in range(7, len(sys.argv) - 2, 3):
+        name = sys.argv[i]
+        stack_console = read_lines(sys.argv[i + 1])
+        p, f = stacking_boot(name, stack_console, read_lines(sys.argv[i + 2]), problems)
+        gp, gf = gp + p, gf + f
+        stack_splats += [f"stacking boot {name}: " + TIMESTAMP.sub("", l).strip()
+                         for l in stack_console if SPLATS.search(l)]
     if not blocks(peer_results, "PEER")[1]:
         pf += 1
         problems.append("the peer boot did not finish (timeout or crash)")
@@ -303,6 +346,7 @@ def main():
                for l in peer_console if SPLATS.search(l)]
     splats += ["systemd guest: " + TIMESTAMP.sub("", l).strip()
                for l in systemd_console if SPLATS.search(l)]
+    splats += stack_splats
     for splat in splats[:20]:
         problems.append(f"kernel: {splat}")
     sp, sf = sp + dp + pp + gp, sf + df + pf + gf

@@ -62,21 +62,48 @@ static inline unsigned int kpr_draw(unsigned long long *state, unsigned int boun
 	return (unsigned int)((*state * 0x2545F4914F6CDD1DULL) >> 32) % bound;
 }
 
-/* Returns true if "kportreserve" is an active LSM and its policy file exists. */
-static inline bool kpr_enabled(void)
+/* Returns true if @name is an item of the comma-separated @list. */
+static inline bool kpr_in_list(const char *list, const char *name)
 {
-	char buf[512] = {};
-	ssize_t len;
+	size_t len = strlen(name);
+	const char *p = list;
+
+	while ((p = strstr(p, name))) {
+		if ((p == list || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* Reads the active LSMs, comma-separated, into @buf: "" if unreadable. */
+static inline void kpr_active_lsms(char *buf, size_t size)
+{
+	ssize_t len = -1;
 	int fd;
 
 	fd = open(KPR_LSM_LIST, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return false;
-	return strstr(buf, "kportreserve") && access(KPR_POLICY, F_OK) == 0;
+	if (fd >= 0) {
+		len = read(fd, buf, size - 1);
+		close(fd);
+	}
+	buf[len > 0 ? len : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Returns true if the LSM @name is active. */
+static inline bool kpr_lsm_active(const char *name)
+{
+	char lsms[512];
+
+	kpr_active_lsms(lsms, sizeof(lsms));
+	return kpr_in_list(lsms, name);
+}
+
+/* Returns true if "kportreserve" is an active LSM and its policy file exists. */
+static inline bool kpr_enabled(void)
+{
+	return kpr_lsm_active("kportreserve") && access(KPR_POLICY, F_OK) == 0;
 }
 
 /*

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KPortReserve selftests - stress, and a leak scan after it
+ *
+ * Many tasks at once, for KPR_STRESS_SECONDS (20 unless set): binders that
+ * bind explicitly and let the kernel choose ports, over TCP and UDP; a task
+ * that forks, execs a copy of bind_helper (a reserved port's owner) and
+ * exits; writers that replace the whole policy in one write, now and then
+ * with a bad line that must leave it alone; and a reader of the policy and
+ * the counters. The writers' policies all hold the same fixed rules, so that
+ * whatever policy is in force, each bind has one right answer: the owner
+ * binds its port, nobody binds a <kernel> port, a free port is free, and no
+ * automatic choice lands in the reserved range. Ports the writers reserve now
+ * and then may bind or not, but fail with nothing else. Every read of the
+ * policy must show the fixed rules: one policy, never half of two.
+ *
+ * Then, on a kernel with kmemleak (booted with kmemleak=on, as dev/test's
+ * test boot is), a scan must find no leak. The counts of each kind of
+ * operation are printed; the long form is documented in the README.
+ */
+
+#include "common.h"
+
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <time.h>
+
+#include "../kselftest_harness.h"
+
+#define OWN_PORT 23800		/* reserved for this program */
+#define KERNEL_PORT 23801	/* reserved for <kernel> */
+#define FREE_PORT 23802		/* never reserved */
+#define HELPER_PORT 23803	/* reserved for HELPER */
+#define VARIABLE_PORT 23810	/* 23810-23829: as the writers go */
+#define VARIABLE_PORTS 20
+#define AUTO_LOW 40000		/* AUTO_LOW-AUTO_HIGH: reserved for <kernel> */
+#define AUTO_HIGH 40999
+#define HELPER "/tmp/kpr-stress-helper"
+#define KMEMLEAK "/sys/kernel/debug/kmemleak"
+
+#define BINDERS 4
+#define WRITERS 2
+
+/* What the tasks did, and the first thing that went wrong, shared by all. */
+struct stress_tally {
+	unsigned long binds, auto_binds, execs, writes, bad_writes, reads;
+	unsigned long errors;
+	char first_error[256];
+};
+
+static struct stress_tally *tally;
+
+/* Records the first error; the others are only counted. */
+static void stress_error(const char *fmt, ...)
+{
+	va_list args;
+
+	if (__atomic_fetch_add(&tally->errors, 1, __ATOMIC_SEQ_CST) == 0) {
+		va_start(args, fmt);
+		vsnprintf(tally->first_error, sizeof(tally->first_error), fmt, args);
+		va_end(args);
+	}
+}
+
+static void count(unsigned long *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Binds a socket of @type to 127.0.0.@host:@port (each binder has its own
+ * address, so that binders never hold each other's ports). Returns the errno
+ * of bind(2), 0 on success; the chosen port in @chosen if @port is 0.
+ */
+static int bind_local(int type, unsigned int host, unsigned short port, unsigned short *chosen)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK + host),
+	};
+	int fd, err = 0;
+
+	fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		err = errno;
+	else if (chosen)
+		*chosen = kpr_local_port(fd);
+	close(fd);
+	return err;
+}
+
+/* Checks that bind_local() gave @expected; -1: 0 or EADDRINUSE. */
+static void expect_bind(int type, unsigned int host, unsigned short port, int expected)
+{
+	int err = bind_local(type, host, port, NULL);
+
+	count(&tally->binds);
+	if (expected < 0 ? (err != 0 && err != EADDRINUSE) : err != expected)
+		stress_error("%s bind of port %hu: errno %d, expected %d",
+			     type == SOCK_STREAM ? "TCP" : "UDP", port, err, expected);
+}
+
+static void binder(unsigned int host, double deadline)
+{
+	unsigned long long rng = host;
+	unsigned short chosen;
+	int type, err;
+
+	while (now() < deadline) {
+		type = kpr_draw(&rng, 2) ? SOCK_STREAM : SOCK_DGRAM;
+		expect_bind(type, host, OWN_PORT, 0);
+		expect_bind(type, host, KERNEL_PORT, EADDRINUSE);
+		expect_bind(type, host, FREE_PORT, 0);
+		expect_bind(type, host, VARIABLE_PORT + kpr_draw(&rng, VARIABLE_PORTS), -1);
+		err = bind_local(type, host, 0, &chosen);
+		count(&tally->auto_binds);
+		if (err || (chosen >= AUTO_LOW && chosen <= AUTO_HIGH))
+			stress_error("automatic choice: errno %d, port %hu", err, chosen);
+	}
+}
+
+/* Forks, execs the helper (the owner of HELPER_PORT) and exits, again and again. */
+static void execer(unsigned int unused, double deadline)
+{
+	int err;
+
+	while (now() < deadline) {
+		err = kpr_bind_as(HELPER, "inet", "tcp", HELPER_PORT);
+		count(&tally->execs);
+		if (err)
+			stress_error("helper's bind of its port: %d", err);
+		err = kpr_bind_as(HELPER, "inet", "udp", KERNEL_PORT);
+		count(&tally->execs);
+		if (err != EADDRINUSE)
+			stress_error("helper's bind of a <kernel> port: %d", err);
+	}
+}
+
+/* The rules in every policy the writers write. */
+static char fixed_rules[PATH_MAX + 128];
+
+static void writer(unsigned int seed, double deadline)
+{
+	unsigned long long rng = seed;
+	char policy[4096];
+	unsigned int i, rules;
+	size_t len;
+	int err;
+
+	while (now() < deadline) {
+		len = snprintf(policy, sizeof(policy), "clear\n%s", fixed_rules);
+		rules = kpr_draw(&rng, 8);
+		for (i = 0; i < rules; i++) {
+			unsigned int port = VARIABLE_PORT + kpr_draw(&rng, VARIABLE_PORTS);
+
+			len += snprintf(policy + len, sizeof(policy) - len, "%u-%u %s\n", port,
+					port + kpr_draw(&rng, 3),
+					kpr_draw(&rng, 2) ? "<kernel>" : HELPER);
+		}
+		/* One write in eight has a bad line: all of it is refused. */
+		if (kpr_draw(&rng, 8) == 0) {
+			snprintf(policy + len, sizeof(policy) - len, "%u not/absolute\n",
+				 VARIABLE_PORT);
+			err = kpr_write(policy);
+			count(&tally->bad_writes);
+			if (err != -EINVAL)
+				stress_error("a bad policy: %d, expected -EINVAL", err);
+			continue;
+		}
+		err = kpr_write(policy);
+		count(&tally->writes);
+		if (err)
+			stress_error("a policy write: %d", err);
+	}
+}
+
+/*
+ * Whether @policy, as read back (one rule a line, sorted by port), has each
+ * line of fixed_rules.
+ */
+static bool has_fixed_rules(const char *policy)
+{
+	const char *line = fixed_rules, *end;
+	char want[PATH_MAX + 130];
+
+	for (; (end = strchr(line, '\n')); line = end + 1) {
+		snprintf(want, sizeof(want), "\n%.*s\n", (int)(end - line), line);
+		/* At the start of the text, or after a newline. */
+		if (strncmp(policy, want + 1, strlen(want + 1)) && !strstr(policy, want))
+			return false;
+	}
+	return true;
+}
+
+static void reader(unsigned int unused, double deadline)
+{
+	char counters[8192];
+	char *policy;
+
+	while (now() < deadline) {
+		policy = kpr_read();
+		count(&tally->reads);
+		if (!policy || !has_fixed_rules(policy))
+			stress_error("a read of the policy lacks a fixed rule: %.160s",
+				     policy ? policy : "(unreadable)");
+		free(policy);
+		if (kpr_read_file("/sys/kernel/security/kportreserve/counters", counters,
+				  sizeof(counters)) < 0)
+			stress_error("the counters are unreadable");
+	}
+}
+
+/* Runs @task(@arg, @deadline) in a child; returns its pid. */
+static pid_t spawn(void (*task)(unsigned int arg, double deadline), unsigned int arg,
+		   double deadline)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		task(arg, deadline);
+		_exit(0);
+	}
+	return pid;
+}
+
+static unsigned int stress_seconds(void)
+{
+	const char *env = getenv("KPR_STRESS_SECONDS");
+
+	return env && atoi(env) > 0 ? atoi(env) : 20;
+}
+
+/* Opens kmemleak's file, mounting debugfs if needed; -1 if the kernel has none. */
+static int kmemleak_open(void)
+{
+	int fd = open(KMEMLEAK, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT) {
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+		fd = open(KMEMLEAK, O_RDWR | O_CLOEXEC);
+	}
+	return fd;
+}
+
+/* Sends @cmd to kmemleak; 0 or -errno. */
+static int kmemleak_command(const char *cmd)
+{
+	int fd = kmemleak_open(), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+FIXTURE(stress)
+{
+	char *saved_policy;
+	char ports_sysctl[64];
+};
+
+#define PORT_RANGE_SYSCTL "/proc/sys/net/ipv4/ip_local_port_range"
+
+FIXTURE_SETUP(stress)
+{
+	char self_path[PATH_MAX] = "";
+
+	tally = mmap(NULL, sizeof(*tally), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		     -1, 0);
+	ASSERT_NE(MAP_FAILED, tally);
+	ASSERT_LT(0, readlink("/proc/self/exe", self_path, sizeof(self_path) - 1));
+	snprintf(fixed_rules, sizeof(fixed_rules), "%u %s\n%u <kernel>\n%u %s\n%u-%u <kernel>\n",
+		 OWN_PORT, self_path, KERNEL_PORT, HELPER_PORT, HELPER, AUTO_LOW, AUTO_HIGH);
+	ASSERT_EQ(0, kpr_install_helper(HELPER));
+	/* The automatic choices: a range that the reserved ports are a third of. */
+	ASSERT_EQ(0, kpr_read_file(PORT_RANGE_SYSCTL, self->ports_sysctl,
+				   sizeof(self->ports_sysctl)));
+	ASSERT_EQ(0, kpr_write_file(PORT_RANGE_SYSCTL, "39000 41999"));
+	self->saved_policy = kpr_save_policy();
+	ASSERT_NE(NULL, self->saved_policy);
+	ASSERT_EQ(0, kpr_write(fixed_rules));
+	/* kmemleak, if any, reports only what is allocated from now on. */
+	kmemleak_command("clear");
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	EXPECT_EQ(0, kpr_restore_policy(self->saved_policy));
+	EXPECT_EQ(0, kpr_write_file(PORT_RANGE_SYSCTL, self->ports_sysctl));
+	unlink(HELPER);
+}
+
+TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, 3600)
+{
+	pid_t pids[BINDERS + WRITERS + 2];
+	unsigned int i, n = 0, seconds = stress_seconds();
+	double deadline = now() + seconds;
+	int status;
+
+	for (i = 0; i < BINDERS; i++)
+		pids[n++] = spawn(binder, i + 1, deadline);
+	for (i = 0; i < WRITERS; i++)
+		pids[n++] = spawn(writer, 1000 + i, deadline);
+	pids[n++] = spawn(execer, 0, deadline);
+	pids[n++] = spawn(reader, 0, deadline);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ksft_print_msg("%u s: %lu binds, %lu automatic choices, %lu execs, ", seconds,
+		       tally->binds, tally->auto_binds, tally->execs);
+	printf("%lu policy writes, %lu refused, %lu reads\n", tally->writes,
+	       tally->bad_writes, tally->reads);
+	EXPECT_EQ(0, tally->errors)
+		TH_LOG("%lu errors, the first: %s", tally->errors, tally->first_error);
+	EXPECT_LT(0, tally->binds);
+	EXPECT_LT(0, tally->execs);
+	EXPECT_LT(0, tally->writes);
+	EXPECT_LT(0, tally->bad_writes);
+	EXPECT_LT(0, tally->reads);
+}
+
+/*
+ * After the stress (which cleared kmemleak's list at its start): a scan
+ * finds nothing. kmemleak reports an object once it is 5 s old and unreferenced
+ * in two scans in a row.
+ */
+FIXTURE(leaks) {};
+FIXTURE_SETUP(leaks) {}
+FIXTURE_TEARDOWN(leaks) {}
+
+TEST_F_TIMEOUT(leaks, kmemleak_finds_none_after_the_stress, 1200)
+{
+	char report[4096];
+	ssize_t len;
+	int fd;
+
+	fd = kmemleak_open();
+	if (fd < 0)
+		SKIP(return, "no kmemleak: CONFIG_DEBUG_KMEMLEAK and kmemleak=on");
+	close(fd);
+	sleep(6);
+	ASSERT_EQ(0, kmemleak_command("scan"));
+	ASSERT_EQ(0, kmemleak_command("scan"));
+	fd = kmemleak_open();
+	ASSERT_LE(0, fd);
+	len = read(fd, report, sizeof(report) - 1);
+	close(fd);
+	report[len > 0 ? len : 0] = '\0';
+	ASSERT_LE(0, len);
+	EXPECT_EQ(0, len) TH_LOG("kmemleak:\n%s", report);
+}
+
+TEST_HARNESS_MAIN

@@ -17,10 +17,10 @@
  *
  * Run without arguments, the program selects the fixtures of the active LSMs
  * itself (and "booted"); with arguments, the harness's filters apply as
- * usual. dev/test boots the test kernel once per major LSM and once with all
- * the minor ones; the guest's init (dev/guest/init, kpr.mode=stack) loads
- * the SELinux, AppArmor and TOMOYO policies these tests rely on, as a
- * distribution's boot would.
+ * usual. dev/test boots the test kernel beside SELinux, AppArmor and Smack,
+ * then beside TOMOYO and every minor LSM; the guest's init (dev/guest/init,
+ * kpr.mode=stack) loads the SELinux, AppArmor and TOMOYO policies these
+ * tests rely on, as a distribution's boot would.
  */
 
 #include "common.h"
@@ -142,7 +142,7 @@ TEST_F(booted, lsm_list_is_what_the_command_line_asks)
 	}
 }
 
-/* Landlock: a ruleset handling TCP binds, allowing only PORT_LANDLOCK + @arg. */
+/* Landlock: a ruleset handling TCP binds that allows only the port at @arg. */
 static int landlock_allow_bind(const void *arg)
 {
 	struct landlock_ruleset_attr ruleset = {

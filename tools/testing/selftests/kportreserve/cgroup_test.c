@@ -48,25 +48,6 @@ static int cg_enter(const char *dir)
 	return kpr_write_file(procs, "0");
 }
 
-/* Binds a TCP socket to @port on the loopback address; returns 0 or errno. */
-static int bind_tcp(unsigned short port)
-{
-	struct sockaddr_in addr = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	int fd, err = 0;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
-		err = errno;
-	close(fd);
-	return err;
-}
-
 FIXTURE(cgroup)
 {
 	char *saved_policy;
@@ -130,13 +111,13 @@ TEST_F(cgroup, policy_reads_back)
 TEST_F(cgroup, task_in_the_cgroup_binds)
 {
 	ASSERT_EQ(0, cg_enter(self->svc));
-	EXPECT_EQ(0, bind_tcp(CG_PORT));
+	EXPECT_EQ(0, kpr_bind_tcp(CG_PORT));
 }
 
 TEST_F(cgroup, task_in_a_child_cgroup_binds)
 {
 	ASSERT_EQ(0, cg_enter(self->child));
-	EXPECT_EQ(0, bind_tcp(CG_PORT));
+	EXPECT_EQ(0, kpr_bind_tcp(CG_PORT));
 }
 
 TEST_F(cgroup, any_program_in_the_cgroup_binds)
@@ -155,21 +136,21 @@ TEST_F(cgroup, any_program_in_the_cgroup_binds)
 TEST_F(cgroup, task_outside_is_denied)
 {
 	ASSERT_EQ(0, cg_enter(self->other));
-	EXPECT_EQ(EADDRINUSE, bind_tcp(CG_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_PORT));
 	/* The parent of the rule's cgroup is outside it too. */
 	ASSERT_EQ(0, cg_enter(self->top));
-	EXPECT_EQ(EADDRINUSE, bind_tcp(CG_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_PORT));
 	ASSERT_EQ(0, cg_enter(CG_ROOT));
-	EXPECT_EQ(EADDRINUSE, bind_tcp(CG_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_PORT));
 	/* Other ports are not the cgroup's business. */
-	EXPECT_EQ(0, bind_tcp(CG_PORT + 10));
+	EXPECT_EQ(0, kpr_bind_tcp(CG_PORT + 10));
 }
 
 TEST_F(cgroup, sibling_with_a_longer_name_is_denied)
 {
 	/* "svcx" starts with "svc": a cgroup matches by path component, not by prefix. */
 	ASSERT_EQ(0, cg_enter(self->svcx));
-	EXPECT_EQ(EADDRINUSE, bind_tcp(CG_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_PORT));
 }
 
 TEST_F(cgroup, path_faked_in_a_cgroup_namespace_is_denied)
@@ -193,7 +174,7 @@ TEST_F(cgroup, path_faked_in_a_cgroup_namespace_is_denied)
 		if (kpr_read_file("/proc/self/cgroup", seen, sizeof(seen)) < 0 ||
 		    strcmp(seen, expected))
 			_exit(121);
-		_exit(bind_tcp(CG_PORT));
+		_exit(kpr_bind_tcp(CG_PORT));
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	rmdir(fake_svc);
@@ -205,16 +186,16 @@ TEST_F(cgroup, path_faked_in_a_cgroup_namespace_is_denied)
 TEST_F(cgroup, cgroup_removed_and_created_again_matches_again)
 {
 	/* No cgroup at the path: the rule matches nobody, the port stays reserved. */
-	EXPECT_EQ(EADDRINUSE, bind_tcp(CG_OTHER_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_OTHER_PORT));
 	ASSERT_EQ(0, mkdir(self->late, 0755));
 	ASSERT_EQ(0, cg_enter(self->late));
-	EXPECT_EQ(0, bind_tcp(CG_OTHER_PORT));
+	EXPECT_EQ(0, kpr_bind_tcp(CG_OTHER_PORT));
 	ASSERT_EQ(0, cg_enter(self->other));
 	ASSERT_EQ(0, rmdir(self->late));
-	EXPECT_EQ(EADDRINUSE, bind_tcp(CG_OTHER_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_OTHER_PORT));
 	ASSERT_EQ(0, mkdir(self->late, 0755));
 	ASSERT_EQ(0, cg_enter(self->late));
-	EXPECT_EQ(0, bind_tcp(CG_OTHER_PORT));
+	EXPECT_EQ(0, kpr_bind_tcp(CG_OTHER_PORT));
 }
 
 TEST_F(cgroup, program_or_cgroup_may_bind)
@@ -230,9 +211,9 @@ TEST_F(cgroup, program_or_cgroup_may_bind)
 	/* The program, outside the cgroup; any task in the cgroup. */
 	ASSERT_EQ(0, cg_enter(self->other));
 	EXPECT_EQ(0, kpr_bind_as(server, "inet", "tcp", CG_PORT));
-	EXPECT_EQ(EADDRINUSE, bind_tcp(CG_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_PORT));
 	ASSERT_EQ(0, cg_enter(self->svc));
-	EXPECT_EQ(0, bind_tcp(CG_PORT));
+	EXPECT_EQ(0, kpr_bind_tcp(CG_PORT));
 	unlink(server);
 	rmdir(dir);
 }
@@ -250,7 +231,7 @@ TEST_F(cgroup, unprivileged_task_cannot_join_the_cgroup)
 			_exit(120);
 		if (cg_enter(self->svc) != -EACCES)
 			_exit(121);
-		_exit(bind_tcp(CG_PORT));
+		_exit(kpr_bind_tcp(CG_PORT));
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
@@ -268,7 +249,7 @@ TEST_F(cgroup, unprivileged_task_placed_in_the_cgroup_binds)
 	if (pid == 0) {
 		if (cg_enter(self->svc) || kpr_become_nobody())
 			_exit(120);
-		_exit(bind_tcp(CG_PORT));
+		_exit(kpr_bind_tcp(CG_PORT));
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));

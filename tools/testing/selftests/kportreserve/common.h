@@ -315,6 +315,25 @@ static inline int kpr_bind_as(const char *program, const char *addr_family,
 	return kpr_runl(program, addr_family, proto, port_str, NULL);
 }
 
+/* Binds a TCP socket to @port on the IPv4 loopback address; returns 0 or errno. */
+static inline int kpr_bind_tcp(unsigned short port)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
+		err = errno;
+	close(fd);
+	return err;
+}
+
 /* Brings up the loopback interface of the current network namespace. */
 static inline int kpr_loopback_up(void)
 {

@@ -56,34 +56,17 @@ static const char *const lsm_fixtures[] = {
 	"landlock", "yama", "selinux", "apparmor", "smack", "tomoyo",
 };
 
-/* Binds a TCP socket to @port on the IPv4 loopback address; 0 or errno. */
-static int bind_tcp(unsigned short port)
-{
-	struct sockaddr_in addr = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	int fd, err = 0;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)))
-		err = errno;
-	close(fd);
-	return err;
-}
-
 /* The exit status of a child that could not confine itself. */
 #define CONFINE_FAILED 255
 
 /*
- * In a child: @confine(@arg), then binds TCP @port. Returns the errno of the
- * bind (or of socket(2)), 0 on success, or -1 if the child could not confine
- * itself or did not exit.
+ * In a child: @confine(@confine_arg) unless @confine is NULL, then
+ * @act(@act_arg), whose result (0 or an errno) is the child's exit status.
+ * Returns that result, or -1 if the child could not confine itself or did
+ * not exit.
  */
-static int bind_confined(int (*confine)(const void *arg), const void *arg, unsigned short port)
+static int in_child(int (*confine)(const void *arg), const void *confine_arg,
+		    int (*act)(const void *arg), const void *act_arg)
 {
 	int status;
 	pid_t pid;
@@ -92,14 +75,46 @@ static int bind_confined(int (*confine)(const void *arg), const void *arg, unsig
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		if (confine && confine(arg))
+		if (confine && confine(confine_arg))
 			_exit(CONFINE_FAILED);
-		_exit(bind_tcp(port));
+		_exit(act(act_arg));
 	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) == CONFINE_FAILED)
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/* Binds TCP port *@port on the loopback address: 0 or errno. */
+static int bind_port(const void *port)
+{
+	return kpr_bind_tcp(*(const unsigned short *)port);
+}
+
+/* Opens the file at @path for reading: 0 or errno. */
+static int open_for_reading(const void *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? errno : 0;
+}
+
+/* Opens the file at @path for writing: 0 or errno. */
+static int open_for_writing(const void *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	return fd < 0 ? errno : 0;
+}
+
+/*
+ * In a child: @confine(@arg), then binds TCP @port. Returns the errno of the
+ * bind (or of socket(2)), 0 on success, or -1 if the child could not confine
+ * itself or did not exit.
+ */
+static int bind_confined(int (*confine)(const void *arg), const void *arg, unsigned short port)
+{
+	return in_child(confine, arg, bind_port, &port);
 }
 
 /* Reserves @port for <kernel>, saving the policy in @saved first. */
@@ -185,7 +200,7 @@ TEST_F(landlock, ruleset_still_denies_and_reservation_still_holds)
 
 	EXPECT_EQ(0, bind_confined(landlock_allow_bind, &allowed, PORT_LANDLOCK));
 	EXPECT_EQ(EACCES, bind_confined(landlock_allow_bind, &allowed, PORT_LANDLOCK + 1));
-	EXPECT_EQ(0, bind_tcp(PORT_LANDLOCK + 1));
+	EXPECT_EQ(0, kpr_bind_tcp(PORT_LANDLOCK + 1));
 	EXPECT_EQ(EADDRINUSE, bind_confined(landlock_allow_bind, &reserved, reserved));
 }
 
@@ -287,9 +302,9 @@ FIXTURE_TEARDOWN(selinux)
 
 TEST_F(selinux, port_type_still_denies_and_reservation_still_holds)
 {
-	EXPECT_EQ(0, bind_tcp(PORT_SELINUX));
-	EXPECT_EQ(EACCES, bind_tcp(PORT_SELINUX + 1));
-	EXPECT_EQ(EADDRINUSE, bind_tcp(PORT_SELINUX + 2));
+	EXPECT_EQ(0, kpr_bind_tcp(PORT_SELINUX));
+	EXPECT_EQ(EACCES, kpr_bind_tcp(PORT_SELINUX + 1));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(PORT_SELINUX + 2));
 }
 
 /* AppArmor: moves the calling task to the profile named @arg. */
@@ -302,27 +317,6 @@ static int apparmor_change_profile(const void *arg)
 }
 
 #define APPARMOR_FILE "/tmp/kpr-apparmor-denied"
-
-/* In a child: apparmor_change_profile(@profile), then opens APPARMOR_FILE with @flags. */
-static int apparmor_open_as(const char *profile, int flags)
-{
-	int status, fd;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (profile && apparmor_change_profile(profile))
-			_exit(CONFINE_FAILED);
-		fd = open(APPARMOR_FILE, flags | O_CLOEXEC);
-		_exit(fd < 0 ? errno : 0);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) == CONFINE_FAILED)
-		return -1;
-	return WEXITSTATUS(status);
-}
 
 /*
  * The profile init loaded with apparmor_parser (dev/guest/stacking/
@@ -352,9 +346,11 @@ FIXTURE_TEARDOWN(apparmor)
 
 TEST_F(apparmor, profile_still_denies_and_reservation_still_holds)
 {
-	EXPECT_EQ(0, apparmor_open_as(NULL, O_WRONLY));
-	EXPECT_EQ(0, apparmor_open_as("kpr-stack", O_RDONLY));
-	EXPECT_EQ(EACCES, apparmor_open_as("kpr-stack", O_WRONLY));
+	EXPECT_EQ(0, in_child(NULL, NULL, open_for_writing, APPARMOR_FILE));
+	EXPECT_EQ(0, in_child(apparmor_change_profile, "kpr-stack", open_for_reading,
+			      APPARMOR_FILE));
+	EXPECT_EQ(EACCES, in_child(apparmor_change_profile, "kpr-stack", open_for_writing,
+				   APPARMOR_FILE));
 	EXPECT_EQ(0, bind_confined(apparmor_change_profile, "kpr-stack", PORT_APPARMOR));
 	EXPECT_EQ(EADDRINUSE, bind_confined(apparmor_change_profile, "kpr-stack",
 					    PORT_APPARMOR + 2));
@@ -369,27 +365,6 @@ static int smack_relabel_unprivileged(const void *arg)
 	if (arg && kpr_write_file("/proc/self/attr/smack/current", arg))
 		return -1;
 	return kpr_become_nobody();
-}
-
-/* In a child, smack_relabel_unprivileged(@label), then opens @path for writing. */
-static int smack_open_as(const char *label, const char *path)
-{
-	int status, fd;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (smack_relabel_unprivileged(label))
-			_exit(CONFINE_FAILED);
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		_exit(fd < 0 ? errno : 0);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) == CONFINE_FAILED)
-		return -1;
-	return WEXITSTATUS(status);
 }
 
 #define SMACK_FILE "/tmp/kpr-smack-floor"
@@ -419,8 +394,9 @@ FIXTURE_TEARDOWN(smack)
 
 TEST_F(smack, label_still_denies_and_reservation_still_holds)
 {
-	EXPECT_EQ(0, smack_open_as(NULL, SMACK_FILE));
-	EXPECT_EQ(EACCES, smack_open_as("kprstack", SMACK_FILE));
+	EXPECT_EQ(0, in_child(smack_relabel_unprivileged, NULL, open_for_writing, SMACK_FILE));
+	EXPECT_EQ(EACCES, in_child(smack_relabel_unprivileged, "kprstack", open_for_writing,
+				   SMACK_FILE));
 	EXPECT_EQ(0, bind_confined(smack_relabel_unprivileged, "kprstack", PORT_SMACK));
 	EXPECT_EQ(EADDRINUSE, bind_confined(smack_relabel_unprivileged, "kprstack",
 					    PORT_SMACK + 2));
@@ -462,7 +438,7 @@ TEST_F(tomoyo, network_acl_still_denies_and_reservation_still_holds)
 {
 	EXPECT_EQ(0, kpr_bind_as(TOMOYO_HELPER, "inet", "tcp", PORT_TOMOYO));
 	EXPECT_EQ(EPERM, kpr_bind_as(TOMOYO_HELPER, "inet", "tcp", PORT_TOMOYO + 1));
-	EXPECT_EQ(0, bind_tcp(PORT_TOMOYO + 1));
+	EXPECT_EQ(0, kpr_bind_tcp(PORT_TOMOYO + 1));
 	EXPECT_EQ(EADDRINUSE, kpr_bind_as(TOMOYO_HELPER, "inet", "tcp", PORT_TOMOYO + 2));
 }
 

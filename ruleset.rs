@@ -141,6 +141,9 @@ impl Snapshot {
     }
 
     /// Renders the policy in the grammar [`parse`] accepts, one sorted rule per line.
+    ///
+    /// For the tests, which compare whole policies; the policy file renders a line at a time.
+    #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
     pub(crate) fn render(&self) -> Result<KVVec<u8>, AllocError> {
         let mut out = KVVec::new();
         for rule in self.rules.iter() {

@@ -353,10 +353,32 @@ FIXTURE(leaks) {};
 FIXTURE_SETUP(leaks) {}
 FIXTURE_TEARDOWN(leaks) {}
 
+/*
+ * Counts the objects in a kmemleak @report. With @skip_boot, not those
+ * allocated at boot, before init ran (comm "swapper"): under UML (see
+ * KPR_STRESS_BASELINE above) kmemleak misses pointers in some static data,
+ * such as ip_rt_init()'s hash of IP IDs, whose contents change, and so
+ * escape the scans before the stress, until the stress ends.
+ */
+static int count_leaks(const char *report, bool skip_boot)
+{
+	const char *object = strstr(report, "unreferenced object"), *next, *boot;
+	int leaks = 0;
+
+	for (; object; object = next) {
+		next = strstr(object + 1, "unreferenced object");
+		boot = strstr(object, "comm \"swapper");
+		if (!skip_boot || !boot || (next && boot > next))
+			leaks++;
+	}
+	return leaks;
+}
+
 TEST_F_TIMEOUT(leaks, kmemleak_finds_none_after_the_stress, 1200)
 {
-	char report[4096];
-	ssize_t len;
+	bool skip_boot = getenv("KPR_STRESS_BASELINE");
+	static char report[65536];
+	ssize_t len = 0, n;
 	int fd;
 
 	fd = kmemleak_open();
@@ -368,11 +390,16 @@ TEST_F_TIMEOUT(leaks, kmemleak_finds_none_after_the_stress, 1200)
 	ASSERT_EQ(0, kmemleak_command("scan"));
 	fd = kmemleak_open();
 	ASSERT_LE(0, fd);
-	len = read(fd, report, sizeof(report) - 1);
+	while ((n = read(fd, report + len, sizeof(report) - 1 - len)) > 0)
+		len += n;
 	close(fd);
-	report[len > 0 ? len : 0] = '\0';
-	ASSERT_LE(0, len);
-	EXPECT_EQ(0, len) TH_LOG("kmemleak:\n%s", report);
+	report[len] = '\0';
+	ASSERT_LE(0, n);
+	if (skip_boot && len)
+		ksft_print_msg("%d objects reported, %d of them allocated at boot\n",
+			       count_leaks(report, false),
+			       count_leaks(report, false) - count_leaks(report, true));
+	EXPECT_EQ(0, count_leaks(report, skip_boot)) TH_LOG("kmemleak:\n%s", report);
 }
 
 TEST_HARNESS_MAIN

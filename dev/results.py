@@ -35,7 +35,8 @@ SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp
 # What a stacking boot runs, and the LSMs stacking_test has checks for (its
 # fixtures, named after them).
 STACKING_SELFTESTS = {"bind_test", "stacking_test"}
-STACKING_CHECKS = {"landlock", "yama", "selinux", "apparmor", "smack", "tomoyo"}
+STACKING_CHECKS = {"landlock", "yama", "selinux", "apparmor", "smack", "tomoyo", "safesetid",
+                   "lockdown"}
 SPLATS = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                     r"possible recursive locking|possible circular locking|"
                     r"suspicious RCU usage|UBSAN:|KASAN:|rust_panic|panicked at")

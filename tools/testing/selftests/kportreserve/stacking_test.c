@@ -14,6 +14,12 @@
  *   apparmor  a profile that denies writing a file, and allows the rest
  *   smack     a task with a label of its own cannot write a floor ("_") file
  *   tomoyo    a domain whose network ACL allows one port denies another
+ *   safesetid a uid its policy restricts may become the uid it allows, and
+ *             is killed when it tries another, which an unrestricted uid may
+ *             become
+ *   lockdown  raising the level to confidentiality closes tracefs (last:
+ *             it cannot be undone, so only where KPR_TEST_KERNEL_LOCKDOWN=1
+ *             says the machine may stay locked down until reboot)
  *
  * Run without arguments, the program selects the fixtures of the active LSMs
  * itself (and "booted"); with arguments, the harness's filters apply as
@@ -26,6 +32,7 @@
 #include "common.h"
 
 #include <linux/landlock.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 
@@ -35,6 +42,9 @@
 #define APPARMOR_PROFILES "/sys/kernel/security/apparmor/profiles"
 #define YAMA_SCOPE "/proc/sys/kernel/yama/ptrace_scope"
 #define TOMOYO_DOMAINS "/sys/kernel/security/tomoyo/domain_policy"
+#define SAFESETID_POLICY "/sys/kernel/security/safesetid/uid_allowlist_policy"
+#define LOCKDOWN_LEVEL "/sys/kernel/security/lockdown"
+#define TRACEFS "/sys/kernel/tracing"
 
 /*
  * The ports, 10 per LSM: + 0 the other LSM allows, + 1 it denies (where its
@@ -47,13 +57,25 @@
 #define PORT_APPARMOR 23920
 #define PORT_SMACK 23930
 #define PORT_TOMOYO 23940
+#define PORT_SAFESETID 23950
+#define PORT_LOCKDOWN 23960
+
+/*
+ * SafeSetID: the policy restricts SETID_RESTRICTED to becoming SETID_ALLOWED
+ * (and itself); SETID_UNRESTRICTED has no policy, so CAP_SETUID takes it to
+ * any uid, SETID_OTHER among them.
+ */
+#define SETID_RESTRICTED 23950
+#define SETID_ALLOWED 23951
+#define SETID_OTHER 23952
+#define SETID_UNRESTRICTED 23953
 
 /* Where the TOMOYO policy's domain starts: a hard link to bind_helper. */
 #define TOMOYO_HELPER "/kselftest/kportreserve/tomoyo_helper"
 
 /* The fixtures, by the name of the LSM they check. */
 static const char *const lsm_fixtures[] = {
-	"landlock", "yama", "selinux", "apparmor", "smack", "tomoyo",
+	"landlock", "yama", "selinux", "apparmor", "smack", "tomoyo", "safesetid", "lockdown",
 };
 
 /* The exit status of a child that could not confine itself. */
@@ -440,6 +462,136 @@ TEST_F(tomoyo, network_acl_still_denies_and_reservation_still_holds)
 	EXPECT_EQ(EPERM, kpr_bind_as(TOMOYO_HELPER, "inet", "tcp", PORT_TOMOYO + 1));
 	EXPECT_EQ(0, kpr_bind_tcp(PORT_TOMOYO + 1));
 	EXPECT_EQ(EADDRINUSE, kpr_bind_as(TOMOYO_HELPER, "inet", "tcp", PORT_TOMOYO + 2));
+}
+
+/*
+ * SafeSetID: becomes uid @arg with CAP_SETUID still effective, as a
+ * privileged service that drops to its own uid and keeps the right to
+ * change uid, which is what SafeSetID's policy restricts.
+ */
+static int become_uid_keeping_setuid(const void *arg)
+{
+	struct __user_cap_header_struct head = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	uid_t uid = *(const uid_t *)arg;
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setresuid(uid, uid, uid) ||
+	    syscall(__NR_capget, &head, data))
+		return -1;
+	data[0].effective |= 1U << CAP_SETUID;
+	return syscall(__NR_capset, &head, data) ? -1 : 0;
+}
+
+/* SafeSetID: becomes SETID_RESTRICTED, then SETID_ALLOWED, which it may. */
+static int become_allowed_uid(const void *arg)
+{
+	uid_t restricted = SETID_RESTRICTED;
+
+	if (become_uid_keeping_setuid(&restricted))
+		return -1;
+	return setuid(SETID_ALLOWED) ? -1 : 0;
+}
+
+/*
+ * SafeSetID: in a child, becomes @from keeping CAP_SETUID, then calls
+ * setuid(@to). Returns the child's wait status (0: it could), or -1 if it
+ * could not be started.
+ */
+static int setuid_status(uid_t from, uid_t to)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (become_uid_keeping_setuid(&from))
+			_exit(CONFINE_FAILED);
+		_exit(setuid(to) ? errno : 0);
+	}
+	return waitpid(pid, &status, 0) == pid ? status : -1;
+}
+
+FIXTURE(safesetid)
+{
+	char saved[4096];
+	char *saved_policy;
+};
+
+FIXTURE_SETUP(safesetid)
+{
+	char policy[64];
+
+	ASSERT_EQ(0, kpr_read_file(SAFESETID_POLICY, self->saved, sizeof(self->saved)));
+	ASSERT_GT(sizeof(self->saved) - 1, strlen(self->saved)) TH_LOG("policy too long to save");
+	snprintf(policy, sizeof(policy), "%d:%d\n%d:%d\n", SETID_RESTRICTED, SETID_ALLOWED,
+		 SETID_ALLOWED, SETID_ALLOWED);
+	ASSERT_EQ(0, kpr_write_file(SAFESETID_POLICY, policy));
+	ASSERT_EQ(0, reserve_for_kernel(&self->saved_policy, PORT_SAFESETID + 2));
+}
+
+FIXTURE_TEARDOWN(safesetid)
+{
+	EXPECT_EQ(0, kpr_write_file(SAFESETID_POLICY, self->saved));
+	EXPECT_EQ(0, kpr_restore_policy(self->saved_policy));
+}
+
+TEST_F(safesetid, uid_policy_still_denies_and_reservation_still_holds)
+{
+	int status;
+
+	EXPECT_EQ(0, setuid_status(SETID_UNRESTRICTED, SETID_OTHER));
+	EXPECT_EQ(0, setuid_status(SETID_RESTRICTED, SETID_ALLOWED));
+	/* A transition the policy does not allow kills the task. */
+	status = setuid_status(SETID_RESTRICTED, SETID_OTHER);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("wait status %#x", status);
+	EXPECT_EQ(0, bind_confined(become_allowed_uid, NULL, PORT_SAFESETID));
+	EXPECT_EQ(EADDRINUSE, bind_confined(become_allowed_uid, NULL, PORT_SAFESETID + 2));
+}
+
+/*
+ * Lockdown: raises the level from none to confidentiality, which closes
+ * tracefs. A level cannot be lowered, so this fixture is the file's last,
+ * and runs only where KPR_TEST_KERNEL_LOCKDOWN=1 (dev/guest/init, in the
+ * stacking boots) says the machine may stay locked down until reboot.
+ */
+FIXTURE(lockdown)
+{
+	char *saved_policy;
+};
+
+FIXTURE_SETUP(lockdown)
+{
+	const char *allowed = getenv("KPR_TEST_KERNEL_LOCKDOWN");
+	char level[128] = "";
+
+	if (!allowed || strcmp(allowed, "1"))
+		SKIP(return, "locks the kernel down until reboot: set KPR_TEST_KERNEL_LOCKDOWN=1");
+	ASSERT_EQ(0, kpr_read_file(LOCKDOWN_LEVEL, level, sizeof(level)));
+	ASSERT_NE(NULL, strstr(level, "[none]")) TH_LOG("lockdown: %s", level);
+	ASSERT_EQ(0, mount("tracefs", TRACEFS, "tracefs", 0, NULL));
+	ASSERT_EQ(0, reserve_for_kernel(&self->saved_policy, PORT_LOCKDOWN + 2));
+}
+
+FIXTURE_TEARDOWN(lockdown)
+{
+	umount(TRACEFS);
+	EXPECT_EQ(0, kpr_restore_policy(self->saved_policy));
+}
+
+TEST_F(lockdown, confidentiality_still_closes_tracefs_and_reservation_still_holds)
+{
+	char level[128] = "";
+
+	EXPECT_EQ(0, in_child(NULL, NULL, open_for_reading, TRACEFS "/trace"));
+	ASSERT_EQ(0, kpr_write_file(LOCKDOWN_LEVEL, "confidentiality"));
+	ASSERT_EQ(0, kpr_read_file(LOCKDOWN_LEVEL, level, sizeof(level)));
+	EXPECT_NE(NULL, strstr(level, "[confidentiality]")) TH_LOG("lockdown: %s", level);
+	EXPECT_EQ(EPERM, in_child(NULL, NULL, open_for_reading, TRACEFS "/trace"));
+	EXPECT_EQ(0, kpr_bind_tcp(PORT_LOCKDOWN));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(PORT_LOCKDOWN + 2));
 }
 
 /*

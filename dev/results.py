@@ -307,6 +307,16 @@ def stacking_boot(name, console, results, problems):
     return passed, failed
 
 
+def lockdep_off(console, label, problems):
+    """1 if the guest's init did not print, at the end of the boot, that
+    lockdep was still on (it turns itself off after its first report, and
+    some of those, such as a non-static key, are not splats), else 0."""
+    if any("kpr: lockdep debug_locks=1" in l for l in console):
+        return 0
+    problems.append(label + "lockdep was not on at the end of the boot")
+    return 1
+
+
 def read_lines(path):
     """The lines of the file at @path; none if it cannot be read."""
     try:
@@ -336,12 +346,15 @@ def main():
         name = sys.argv[i]
         stack_console = read_lines(sys.argv[i + 1])
         p, f = stacking_boot(name, stack_console, read_lines(sys.argv[i + 2]), problems)
+        f += lockdep_off(stack_console, f"stacking boot {name}: ", problems)
         gp, gf = gp + p, gf + f
         stack_splats += [f"stacking boot {name}: " + TIMESTAMP.sub("", l).strip()
                          for l in stack_console if SPLATS.search(l)]
     if not blocks(peer_results, "PEER")[1]:
         pf += 1
         problems.append("the peer boot did not finish (timeout or crash)")
+    sf += lockdep_off(console, "test boot: ", problems)
+    pf += lockdep_off(peer_console, "peer boot: ", problems)
     splats = [TIMESTAMP.sub("", l).strip() for l in console if SPLATS.search(l)]
     splats += ["peer boot: " + TIMESTAMP.sub("", l).strip()
                for l in peer_console if SPLATS.search(l)]

@@ -528,7 +528,11 @@ FIXTURE_SETUP(safesetid)
 	snprintf(policy, sizeof(policy), "%d:%d\n%d:%d\n", SETID_RESTRICTED, SETID_ALLOWED,
 		 SETID_ALLOWED, SETID_ALLOWED);
 	ASSERT_EQ(0, kpr_write_file(SAFESETID_POLICY, policy));
-	ASSERT_EQ(0, reserve_for_kernel(&self->saved_policy, PORT_SAFESETID + 2));
+	/* The teardown does not run after a failed setup: restore first. */
+	if (reserve_for_kernel(&self->saved_policy, PORT_SAFESETID + 2)) {
+		kpr_write_file(SAFESETID_POLICY, self->saved);
+		ASSERT_TRUE(false) TH_LOG("could not reserve port %d", PORT_SAFESETID + 2);
+	}
 }
 
 FIXTURE_TEARDOWN(safesetid)
@@ -572,7 +576,11 @@ FIXTURE_SETUP(lockdown)
 	ASSERT_EQ(0, kpr_read_file(LOCKDOWN_LEVEL, level, sizeof(level)));
 	ASSERT_NE(NULL, strstr(level, "[none]")) TH_LOG("lockdown: %s", level);
 	ASSERT_EQ(0, mount("tracefs", TRACEFS, "tracefs", 0, NULL));
-	ASSERT_EQ(0, reserve_for_kernel(&self->saved_policy, PORT_LOCKDOWN + 2));
+	/* The teardown does not run after a failed setup: unmount first. */
+	if (reserve_for_kernel(&self->saved_policy, PORT_LOCKDOWN + 2)) {
+		umount(TRACEFS);
+		ASSERT_TRUE(false) TH_LOG("could not reserve port %d", PORT_LOCKDOWN + 2);
+	}
 }
 
 FIXTURE_TEARDOWN(lockdown)
@@ -585,7 +593,8 @@ TEST_F(lockdown, confidentiality_still_closes_tracefs_and_reservation_still_hold
 {
 	char level[128] = "";
 
-	EXPECT_EQ(0, in_child(NULL, NULL, open_for_reading, TRACEFS "/trace"));
+	/* Before the step that cannot be undone: tracefs must be open. */
+	ASSERT_EQ(0, in_child(NULL, NULL, open_for_reading, TRACEFS "/trace"));
 	ASSERT_EQ(0, kpr_write_file(LOCKDOWN_LEVEL, "confidentiality"));
 	ASSERT_EQ(0, kpr_read_file(LOCKDOWN_LEVEL, level, sizeof(level)));
 	EXPECT_NE(NULL, strstr(level, "[confidentiality]")) TH_LOG("lockdown: %s", level);

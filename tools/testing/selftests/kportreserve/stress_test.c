@@ -241,14 +241,6 @@ static unsigned int stress_seconds(void)
 	return env && atoi(env) > 0 ? atoi(env) : 20;
 }
 
-/* Whether KPR_STRESS_BASELINE is set, and not to 0 (see stress's setup). */
-static bool baseline(void)
-{
-	const char *env = getenv("KPR_STRESS_BASELINE");
-
-	return env && strcmp(env, "0");
-}
-
 /* Opens kmemleak's file, mounting debugfs if needed; -1 if the kernel has none. */
 static int kmemleak_open(void)
 {
@@ -300,20 +292,6 @@ FIXTURE_SETUP(stress)
 	self->saved_policy = kpr_save_policy();
 	ASSERT_NE(NULL, self->saved_policy);
 	ASSERT_EQ(0, kpr_write(fixed_rules));
-	/*
-	 * The scan after the stress covers every allocation since boot, the
-	 * suite's before it included. Under UML (dev/uml sets
-	 * KPR_STRESS_BASELINE), the kernel's own boot allocations, such as the
-	 * scheduler's root domain, show as leaks: what a scan finds now is set
-	 * aside (an object is reported once it is 5 s old and unreferenced in
-	 * two scans in a row), and the scan after covers the stress.
-	 */
-	if (baseline() && kmemleak_command("scan") == 0) {
-		sleep(6);
-		kmemleak_command("scan");
-		kmemleak_command("scan");
-		kmemleak_command("clear");
-	}
 }
 
 FIXTURE_TEARDOWN(stress)
@@ -362,31 +340,21 @@ FIXTURE_SETUP(leaks) {}
 FIXTURE_TEARDOWN(leaks) {}
 
 /*
- * Counts the objects in a kmemleak @report. With @skip_boot, not those
- * allocated at boot, before init ran (comm "swapper"): under UML (see
- * KPR_STRESS_BASELINE above) kmemleak misses pointers in some static data,
- * such as ip_rt_init()'s hash of IP IDs, whose contents change, and so
- * escape the scans before the stress, until the stress ends.  That sets
- * aside KPortReserve's own boot-time allocations too: the test boot under
- * QEMU, without the baseline, counts every object.
+ * Counts the objects in a kmemleak @report. The scan covers every allocation
+ * since boot, the suite's before the stress included.
  */
-static int count_leaks(const char *report, bool skip_boot)
+static int count_leaks(const char *report)
 {
-	const char *object = strstr(report, "unreferenced object"), *next, *boot;
+	const char *object = strstr(report, "unreferenced object");
 	int leaks = 0;
 
-	for (; object; object = next) {
-		next = strstr(object + 1, "unreferenced object");
-		boot = strstr(object, "comm \"swapper");
-		if (!skip_boot || !boot || (next && boot > next))
-			leaks++;
-	}
+	for (; object; object = strstr(object + 1, "unreferenced object"))
+		leaks++;
 	return leaks;
 }
 
 TEST_F_TIMEOUT(leaks, kmemleak_finds_none_after_the_stress, 1200)
 {
-	bool skip_boot = baseline();
 	static char report[65536];
 	ssize_t len = 0, n;
 	int fd;
@@ -407,11 +375,7 @@ TEST_F_TIMEOUT(leaks, kmemleak_finds_none_after_the_stress, 1200)
 	ASSERT_LE(0, n);
 	/* A report cut short could hide an object past the cut. */
 	ASSERT_LT(len, (ssize_t)sizeof(report) - 1) TH_LOG("kmemleak:\n%s", report);
-	if (skip_boot && len)
-		ksft_print_msg("%d objects reported, %d of them allocated at boot\n",
-			       count_leaks(report, false),
-			       count_leaks(report, false) - count_leaks(report, true));
-	EXPECT_EQ(0, count_leaks(report, skip_boot)) TH_LOG("kmemleak:\n%s", report);
+	EXPECT_EQ(0, count_leaks(report)) TH_LOG("kmemleak:\n%s", report);
 }
 
 TEST_HARNESS_MAIN

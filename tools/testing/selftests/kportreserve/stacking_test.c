@@ -84,11 +84,10 @@ static const char *const lsm_fixtures[] = {
 /*
  * In a child: @confine(@confine_arg) unless @confine is NULL, then
  * @act(@act_arg), whose result (0 or an errno) is the child's exit status.
- * Returns that result, or -1 if the child could not confine itself or did
- * not exit.
+ * Returns the child's wait status, or -1 if it could not be started.
  */
-static int in_child(int (*confine)(const void *arg), const void *confine_arg,
-		    int (*act)(const void *arg), const void *act_arg)
+static int child_status(int (*confine)(const void *arg), const void *confine_arg,
+			int (*act)(const void *arg), const void *act_arg)
 {
 	int status;
 	pid_t pid;
@@ -101,8 +100,19 @@ static int in_child(int (*confine)(const void *arg), const void *confine_arg,
 			_exit(CONFINE_FAILED);
 		_exit(act(act_arg));
 	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) == CONFINE_FAILED)
+	return waitpid(pid, &status, 0) == pid ? status : -1;
+}
+
+/*
+ * As child_status(), but returns the child's result, or -1 if the child
+ * could not confine itself or did not exit.
+ */
+static int in_child(int (*confine)(const void *arg), const void *confine_arg,
+		    int (*act)(const void *arg), const void *act_arg)
+{
+	int status = child_status(confine, confine_arg, act, act_arg);
+
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) == CONFINE_FAILED)
 		return -1;
 	return WEXITSTATUS(status);
 }
@@ -492,25 +502,19 @@ static int become_allowed_uid(const void *arg)
 	return setuid(SETID_ALLOWED) ? -1 : 0;
 }
 
+/* Changes every uid of the calling task to uid @arg: 0 or errno. */
+static int set_uid(const void *arg)
+{
+	return setuid(*(const uid_t *)arg) ? errno : 0;
+}
+
 /*
  * SafeSetID: in a child, becomes @from keeping CAP_SETUID, then calls
- * setuid(@to). Returns the child's wait status (0: it could), or -1 if it
- * could not be started.
+ * setuid(@to). Returns the child's wait status (0: it could).
  */
 static int setuid_status(uid_t from, uid_t to)
 {
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (become_uid_keeping_setuid(&from))
-			_exit(CONFINE_FAILED);
-		_exit(setuid(to) ? errno : 0);
-	}
-	return waitpid(pid, &status, 0) == pid ? status : -1;
+	return child_status(become_uid_keeping_setuid, &from, set_uid, &to);
 }
 
 FIXTURE(safesetid)

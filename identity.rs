@@ -58,9 +58,10 @@ fn current_executed(path: &AbsolutePath) -> bool {
         let Some(exe) = exe else {
             return false;
         };
-        OwnedPath::userspace_init_root()
-            .and_then(|root| root.lookup(path.as_cstr(), LOOKUP_FOLLOW).ok())
-            .is_some_and(|found| found.is_inode_of(exe))
+        OwnedPath::userspace_init_root().is_some_and(|root| {
+            root.lookup_is_inode_of(path.as_cstr(), LOOKUP_FOLLOW, exe)
+                .unwrap_or(false)
+        })
     })
 }
 

@@ -168,6 +168,42 @@ TEST_F(identity, symlink_in_rule_names_its_target)
 	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
 }
 
+/* A symbolic link flipped to another version, as deployments do, counts at once. */
+TEST_F(identity, flipped_symlink_names_its_new_target)
+{
+	char link[128], staged[128], policy[256];
+
+	snprintf(link, sizeof(link), "%s/current", self->dir);
+	snprintf(staged, sizeof(staged), "%s/current.new", self->dir);
+	ASSERT_EQ(0, symlink(self->server, link));
+	snprintf(policy, sizeof(policy), "clear\n%d %s\n", ID_PORT, link);
+	ASSERT_EQ(0, kpr_write(policy));
+	ASSERT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+	ASSERT_EQ(EADDRINUSE, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
+
+	ASSERT_EQ(0, symlink(self->impostor, staged));
+	ASSERT_EQ(0, rename(staged, link));
+	EXPECT_EQ(0, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+}
+
+/*
+ * The rule's path is resolved with the binder's credentials: the program,
+ * once it runs as a user who may not search its directory, is not found.
+ */
+TEST_F(identity, binder_that_may_not_search_the_path_is_not_the_program)
+{
+	char port[16];
+
+	snprintf(port, sizeof(port), "%d", ID_PORT);
+	ASSERT_EQ(0, kpr_runl(self->server, "inet", "tcp", port, "nobody", NULL));
+	ASSERT_EQ(0, chmod(self->dir, 0711));
+	EXPECT_EQ(0, kpr_runl(self->server, "inet", "tcp", port, "nobody", NULL));
+	ASSERT_EQ(0, chmod(self->dir, 0700));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->server, "inet", "tcp", port, "nobody", NULL));
+	EXPECT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+}
+
 TEST_F(identity, forked_child_keeps_its_program)
 {
 	char policy[PATH_MAX + 16], self_exe[PATH_MAX];

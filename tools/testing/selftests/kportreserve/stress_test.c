@@ -2,17 +2,18 @@
 /*
  * KPortReserve selftests - stress, and a leak scan after it
  *
- * Many tasks at once, for KPR_STRESS_SECONDS (20 unless set): binders that
- * bind explicitly and let the kernel choose ports, over TCP and UDP; a task
- * that forks, execs a copy of bind_helper (a reserved port's owner) and
- * exits; writers that replace the whole policy in one write, now and then
- * with a bad line that must leave it alone; and a reader of the policy and
- * the counters. The writers' policies all hold the same fixed rules, so that
- * whatever policy is in force, each bind has one right answer: the owner
- * binds its port, nobody binds a <kernel> port, a free port is free, and no
- * automatic choice lands in the reserved range. Ports the writers reserve now
- * and then may bind or not, but fail with nothing else. Every read of the
- * policy must show the fixed rules: one policy, never half of two.
+ * Many tasks at once, for KPR_STRESS_SECONDS (20 unless set, 7,200 at most):
+ * binders that bind explicitly and let the kernel choose ports, over TCP and
+ * UDP; a task that forks, execs a copy of bind_helper (a reserved port's
+ * owner) and exits; writers that replace the whole policy in one write, now
+ * and then with a bad line that must leave it alone; and a reader of the
+ * policy and the counters. The writers' policies all hold the same fixed
+ * rules, so that whatever policy is in force, each bind has one right
+ * answer: the owner binds its port, nobody binds a <kernel> port, a free
+ * port is free, and no automatic choice lands in the reserved range. Ports
+ * the writers reserve now and then may bind or not, but fail with nothing
+ * else. Every read of the policy must show the fixed rules: one policy,
+ * never half of two.
  *
  * Then, on a kernel with kmemleak (booted with kmemleak=on, as dev/test's
  * test boot is), a scan must find no leak. The counts of each kind of
@@ -234,11 +235,23 @@ static pid_t spawn(void (*task)(unsigned int arg, double deadline), unsigned int
 	return pid;
 }
 
+/* The harness kills the test at STRESS_TIMEOUT: the stress ends well before. */
+#define STRESS_TIMEOUT 7500
+#define STRESS_MAX_SECONDS 7200
+
 static unsigned int stress_seconds(void)
 {
 	const char *env = getenv("KPR_STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 0;
 
-	return env && atoi(env) > 0 ? atoi(env) : 20;
+	if (seconds <= 0)
+		return 20;
+	if (seconds > STRESS_MAX_SECONDS) {
+		ksft_print_msg("KPR_STRESS_SECONDS=%d: %d at most\n", seconds,
+			       STRESS_MAX_SECONDS);
+		return STRESS_MAX_SECONDS;
+	}
+	return seconds;
 }
 
 /* Opens kmemleak's file, mounting debugfs if needed; -1 if the kernel has none. */
@@ -301,7 +314,7 @@ FIXTURE_TEARDOWN(stress)
 	unlink(HELPER);
 }
 
-TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, 3600)
+TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, STRESS_TIMEOUT)
 {
 	pid_t pids[BINDERS + WRITERS + 2];
 	unsigned int i, n = 0, seconds = stress_seconds();

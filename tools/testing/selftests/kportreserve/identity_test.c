@@ -188,19 +188,47 @@ TEST_F(identity, flipped_symlink_names_its_new_target)
 }
 
 /*
+ * The same with the link in the middle of the path, as releases are kept:
+ * "current -> releases/N", the rule naming current/server.
+ */
+TEST_F(identity, flipped_directory_symlink_names_the_new_release)
+{
+	char one[128], two[128], current[128], staged[128], path[160], policy[256];
+
+	snprintf(one, sizeof(one), "%s/release-1", self->dir);
+	snprintf(two, sizeof(two), "%s/release-2", self->dir);
+	snprintf(current, sizeof(current), "%s/current", self->dir);
+	snprintf(staged, sizeof(staged), "%s/current.new", self->dir);
+	ASSERT_EQ(0, mkdir(one, 0755));
+	ASSERT_EQ(0, mkdir(two, 0755));
+	snprintf(path, sizeof(path), "%s/server", one);
+	ASSERT_EQ(0, kpr_install_helper(path));
+	snprintf(path, sizeof(path), "%s/server", two);
+	ASSERT_EQ(0, kpr_install_helper(path));
+	ASSERT_EQ(0, symlink("release-1", current));
+	snprintf(policy, sizeof(policy), "clear\n%d %s/server\n", ID_PORT, current);
+	ASSERT_EQ(0, kpr_write(policy));
+
+	snprintf(path, sizeof(path), "%s/server", one);
+	ASSERT_EQ(0, kpr_bind_as(path, "inet", "tcp", ID_PORT));
+	ASSERT_EQ(0, symlink("release-2", staged));
+	ASSERT_EQ(0, rename(staged, current));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(path, "inet", "tcp", ID_PORT));
+	snprintf(path, sizeof(path), "%s/server", two);
+	EXPECT_EQ(0, kpr_bind_as(path, "inet", "tcp", ID_PORT));
+}
+
+/*
  * The rule's path is resolved with the binder's credentials: the program,
  * once it runs as a user who may not search its directory, is not found.
  */
 TEST_F(identity, binder_that_may_not_search_the_path_is_not_the_program)
 {
-	char port[16];
-
-	snprintf(port, sizeof(port), "%d", ID_PORT);
-	ASSERT_EQ(0, kpr_runl(self->server, "inet", "tcp", port, "nobody", NULL));
+	ASSERT_EQ(0, kpr_runl(self->server, "inet", "tcp", self->port, "nobody", NULL));
 	ASSERT_EQ(0, chmod(self->dir, 0711));
-	EXPECT_EQ(0, kpr_runl(self->server, "inet", "tcp", port, "nobody", NULL));
+	EXPECT_EQ(0, kpr_runl(self->server, "inet", "tcp", self->port, "nobody", NULL));
 	ASSERT_EQ(0, chmod(self->dir, 0700));
-	EXPECT_EQ(EADDRINUSE, kpr_runl(self->server, "inet", "tcp", port, "nobody", NULL));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->server, "inet", "tcp", self->port, "nobody", NULL));
 	EXPECT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
 }
 

@@ -6,14 +6,16 @@
  * binders that bind explicitly and let the kernel choose ports, over TCP and
  * UDP; a task that forks, execs a copy of bind_helper (a reserved port's
  * owner) and exits; writers that replace the whole policy in one write, now
- * and then with a bad line that must leave it alone; and a reader of the
- * policy and the counters. The writers' policies all hold the same fixed
- * rules, so that whatever policy is in force, each bind has one right
- * answer: the owner binds its port, nobody binds a <kernel> port, a free
- * port is free, and no automatic choice lands in the reserved range. Ports
- * the writers reserve now and then may bind or not, but fail with nothing
- * else. Every read of the policy must show the fixed rules: one policy,
- * never half of two.
+ * and then with a bad line that must leave it alone; a reader of the policy
+ * and the counters; and a flipper that points a directory symlink in an
+ * owner's path at another release and back, checking between flips that the
+ * owner is who it points at, beside a binder of that port. The writers'
+ * policies all hold the same fixed rules, so that whatever policy is in
+ * force, each bind has one right answer: the owner binds its port, nobody
+ * binds a <kernel> port, a free port is free, and no automatic choice lands
+ * in the reserved range. Ports the writers reserve now and then may bind or
+ * not, but fail with nothing else. Every read of the policy must show the
+ * fixed rules: one policy, never half of two.
  *
  * Then, on a kernel with kmemleak (booted with kmemleak=on, as dev/test's
  * test boot is), a scan must find no leak. The counts of each kind of
@@ -32,11 +34,19 @@
 #define KERNEL_PORT 23801	/* reserved for <kernel> */
 #define FREE_PORT 23802		/* never reserved */
 #define HELPER_PORT 23803	/* reserved for HELPER */
+#define FLIP_PORT 23804		/* reserved for FLIP_DIR/current/owner */
 #define VARIABLE_PORT 23810	/* 23810-23829: as the writers go */
 #define VARIABLE_PORTS 20
 #define AUTO_LOW 40000		/* AUTO_LOW-AUTO_HIGH: reserved for <kernel> */
 #define AUTO_HIGH 40999
 #define HELPER "/tmp/kpr-stress-helper"
+/*
+ * current -> release-0 or release-1, flipped all the time; release-0/owner
+ * -> this program, release-1/owner -> HELPER.
+ */
+#define FLIP_DIR "/tmp/kpr-stress-flip"
+#define FLIP_HOST 8		/* the flipper binds from 127.0.0.8 */
+#define FLIP_BINDER_HOST 9
 #define KMEMLEAK "/sys/kernel/debug/kmemleak"
 
 #define BINDERS 4
@@ -44,7 +54,7 @@
 
 /* What the tasks did, and the first thing that went wrong, shared by all. */
 struct stress_tally {
-	unsigned long binds, auto_binds, execs, writes, bad_writes, reads;
+	unsigned long binds, auto_binds, execs, flips, writes, bad_writes, reads;
 	unsigned long errors;
 	char first_error[256];
 };
@@ -146,6 +156,46 @@ static void execer(unsigned int unused, double deadline)
 		if (err != EADDRINUSE)
 			stress_error("helper's bind of a <kernel> port: %d", err);
 	}
+}
+
+/* Points FLIP_DIR/current at release-@release, as deployments do: a rename. */
+static int flip_to(unsigned int release)
+{
+	if (symlink(release ? "release-1" : "release-0", FLIP_DIR "/current.new") ||
+	    rename(FLIP_DIR "/current.new", FLIP_DIR "/current"))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Flips FLIP_DIR/current, and checks between flips (it is the only one to
+ * flip) that this program is FLIP_PORT's owner exactly while current points
+ * at release-0: lookups in progress during a flip must not decide with what
+ * they read before it.
+ */
+static void flipper(unsigned int unused, double deadline)
+{
+	unsigned int release = 0;
+	int err;
+
+	while (now() < deadline) {
+		release ^= 1;
+		err = flip_to(release);
+		if (err)
+			stress_error("a flip of %s/current: %d", FLIP_DIR, err);
+		count(&tally->flips);
+		expect_bind(SOCK_STREAM, FLIP_HOST, FLIP_PORT, release ? EADDRINUSE : 0);
+	}
+}
+
+/* Binds FLIP_PORT during the flips: either answer, and no other error. */
+static void flip_binder(unsigned int unused, double deadline)
+{
+	unsigned long long rng = FLIP_BINDER_HOST;
+
+	while (now() < deadline)
+		expect_bind(kpr_draw(&rng, 2) ? SOCK_STREAM : SOCK_DGRAM, FLIP_BINDER_HOST,
+			    FLIP_PORT, -1);
 }
 
 /* The rules in every policy the writers write. */
@@ -295,9 +345,17 @@ FIXTURE_SETUP(stress)
 		     -1, 0);
 	ASSERT_NE(MAP_FAILED, tally);
 	ASSERT_LT(0, readlink("/proc/self/exe", self_path, sizeof(self_path) - 1));
-	snprintf(fixed_rules, sizeof(fixed_rules), "%u %s\n%u <kernel>\n%u %s\n%u-%u <kernel>\n",
-		 OWN_PORT, self_path, KERNEL_PORT, HELPER_PORT, HELPER, AUTO_LOW, AUTO_HIGH);
+	snprintf(fixed_rules, sizeof(fixed_rules),
+		 "%u %s\n%u <kernel>\n%u %s\n%u %s/current/owner\n%u-%u <kernel>\n",
+		 OWN_PORT, self_path, KERNEL_PORT, HELPER_PORT, HELPER, FLIP_PORT, FLIP_DIR,
+		 AUTO_LOW, AUTO_HIGH);
 	ASSERT_EQ(0, kpr_install_helper(HELPER));
+	ASSERT_EQ(0, mkdir(FLIP_DIR, 0755));
+	ASSERT_EQ(0, mkdir(FLIP_DIR "/release-0", 0755));
+	ASSERT_EQ(0, mkdir(FLIP_DIR "/release-1", 0755));
+	ASSERT_EQ(0, symlink(self_path, FLIP_DIR "/release-0/owner"));
+	ASSERT_EQ(0, symlink(HELPER, FLIP_DIR "/release-1/owner"));
+	ASSERT_EQ(0, flip_to(0));
 	/* The automatic choices: a range that the reserved ports are a third of. */
 	ASSERT_EQ(0, kpr_read_file(PORT_RANGE_SYSCTL, self->ports_sysctl,
 				   sizeof(self->ports_sysctl)));
@@ -312,11 +370,17 @@ FIXTURE_TEARDOWN(stress)
 	EXPECT_EQ(0, kpr_restore_policy(self->saved_policy));
 	EXPECT_EQ(0, kpr_write_file(PORT_RANGE_SYSCTL, self->ports_sysctl));
 	unlink(HELPER);
+	unlink(FLIP_DIR "/current");
+	unlink(FLIP_DIR "/release-0/owner");
+	unlink(FLIP_DIR "/release-1/owner");
+	rmdir(FLIP_DIR "/release-0");
+	rmdir(FLIP_DIR "/release-1");
+	rmdir(FLIP_DIR);
 }
 
 TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, STRESS_TIMEOUT)
 {
-	pid_t pids[BINDERS + WRITERS + 2];
+	pid_t pids[BINDERS + WRITERS + 4];
 	unsigned int i, n = 0, seconds = stress_seconds();
 	double deadline = now() + seconds;
 	int status;
@@ -327,18 +391,21 @@ TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, STRESS_TIMEOUT)
 		pids[n++] = spawn(writer, 1000 + i, deadline);
 	pids[n++] = spawn(execer, 0, deadline);
 	pids[n++] = spawn(reader, 0, deadline);
+	pids[n++] = spawn(flipper, 0, deadline);
+	pids[n++] = spawn(flip_binder, 0, deadline);
 	for (i = 0; i < n; i++) {
 		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	ksft_print_msg("%u s: %lu binds, %lu automatic choices, %lu execs, ", seconds,
-		       tally->binds, tally->auto_binds, tally->execs);
+	ksft_print_msg("%u s: %lu binds, %lu automatic choices, %lu execs, %lu flips, ",
+		       seconds, tally->binds, tally->auto_binds, tally->execs, tally->flips);
 	printf("%lu policy writes, %lu refused, %lu reads\n", tally->writes,
 	       tally->bad_writes, tally->reads);
 	EXPECT_EQ(0, tally->errors)
 		TH_LOG("%lu errors, the first: %s", tally->errors, tally->first_error);
 	EXPECT_LT(0, tally->binds);
 	EXPECT_LT(0, tally->execs);
+	EXPECT_LT(0, tally->flips);
 	EXPECT_LT(0, tally->writes);
 	EXPECT_LT(0, tally->bad_writes);
 	EXPECT_LT(0, tally->reads);

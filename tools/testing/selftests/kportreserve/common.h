@@ -251,6 +251,21 @@ static inline int kpr_copy_file(const char *src, const char *dst)
 	return err;
 }
 
+/*
+ * Points the symbolic link @link at @target in one step, as deployments flip
+ * a "current" link: a new link beside it, renamed over it. Returns 0 or -errno.
+ */
+static inline int kpr_replace_symlink(const char *target, const char *link)
+{
+	char staged[PATH_MAX];
+
+	if (snprintf(staged, sizeof(staged), "%s.new", link) >= (int)sizeof(staged))
+		return -ENAMETOOLONG;
+	if (symlink(target, staged) || rename(staged, link))
+		return -errno;
+	return 0;
+}
+
 /* Copies bind_helper, which sits beside the test, to @dst. */
 static inline int kpr_install_helper(const char *dst)
 {

@@ -171,18 +171,16 @@ TEST_F(identity, symlink_in_rule_names_its_target)
 /* A symbolic link flipped to another version, as deployments do, counts at once. */
 TEST_F(identity, flipped_symlink_names_its_new_target)
 {
-	char link[128], staged[128], policy[256];
+	char link[128], policy[256];
 
 	snprintf(link, sizeof(link), "%s/current", self->dir);
-	snprintf(staged, sizeof(staged), "%s/current.new", self->dir);
 	ASSERT_EQ(0, symlink(self->server, link));
 	snprintf(policy, sizeof(policy), "clear\n%d %s\n", ID_PORT, link);
 	ASSERT_EQ(0, kpr_write(policy));
 	ASSERT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
 	ASSERT_EQ(EADDRINUSE, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
 
-	ASSERT_EQ(0, symlink(self->impostor, staged));
-	ASSERT_EQ(0, rename(staged, link));
+	ASSERT_EQ(0, kpr_replace_symlink(self->impostor, link));
 	EXPECT_EQ(0, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
 	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
 }
@@ -193,12 +191,11 @@ TEST_F(identity, flipped_symlink_names_its_new_target)
  */
 TEST_F(identity, flipped_directory_symlink_names_the_new_release)
 {
-	char one[128], two[128], current[128], staged[128], path[160], policy[256];
+	char one[128], two[128], current[128], path[160], policy[256];
 
 	snprintf(one, sizeof(one), "%s/release-1", self->dir);
 	snprintf(two, sizeof(two), "%s/release-2", self->dir);
 	snprintf(current, sizeof(current), "%s/current", self->dir);
-	snprintf(staged, sizeof(staged), "%s/current.new", self->dir);
 	ASSERT_EQ(0, mkdir(one, 0755));
 	ASSERT_EQ(0, mkdir(two, 0755));
 	snprintf(path, sizeof(path), "%s/server", one);
@@ -211,8 +208,7 @@ TEST_F(identity, flipped_directory_symlink_names_the_new_release)
 
 	snprintf(path, sizeof(path), "%s/server", one);
 	ASSERT_EQ(0, kpr_bind_as(path, "inet", "tcp", ID_PORT));
-	ASSERT_EQ(0, symlink("release-2", staged));
-	ASSERT_EQ(0, rename(staged, current));
+	ASSERT_EQ(0, kpr_replace_symlink("release-2", current));
 	EXPECT_EQ(EADDRINUSE, kpr_bind_as(path, "inet", "tcp", ID_PORT));
 	snprintf(path, sizeof(path), "%s/server", two);
 	EXPECT_EQ(0, kpr_bind_as(path, "inet", "tcp", ID_PORT));

@@ -161,10 +161,7 @@ static void execer(unsigned int unused, double deadline)
 /* Points FLIP_DIR/current at release-@release, as deployments do: a rename. */
 static int flip_to(unsigned int release)
 {
-	if (symlink(release ? "release-1" : "release-0", FLIP_DIR "/current.new") ||
-	    rename(FLIP_DIR "/current.new", FLIP_DIR "/current"))
-		return -errno;
-	return 0;
+	return kpr_replace_symlink(release ? "release-1" : "release-0", FLIP_DIR "/current");
 }
 
 /*

@@ -7,8 +7,9 @@
  * mounting another binary over the path in a private mount namespace, and
  * running another binary at the same path inside a chroot, and outliving a
  * filesystem so that another file gets its device and inode numbers. They
- * also check that replacing the binary at the path (a package upgrade) keeps
- * working.
+ * also check that every change of what the path names counts at the next
+ * bind: a binary replaced (a package upgrade) or written again, a symbolic
+ * link flipped or created again, a directory's search permission.
  */
 
 #include <sys/mount.h>
@@ -215,6 +216,25 @@ TEST_F(identity, flipped_directory_symlink_names_the_new_release)
 }
 
 /*
+ * A binary deleted and written again at the path, with no rename, is the
+ * program: the rename sequence count does not see this.
+ */
+TEST_F(identity, binary_written_again_at_the_path_is_the_program)
+{
+	struct stat before, after;
+
+	ASSERT_EQ(0, stat(self->server, &before));
+	ASSERT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+	ASSERT_EQ(0, unlink(self->server));
+	ASSERT_EQ(0, kpr_install_helper(self->server));
+	ASSERT_EQ(0, stat(self->server, &after));
+	ASSERT_NE(before.st_ino, after.st_ino);
+
+	EXPECT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(self->impostor, "inet", "tcp", ID_PORT));
+}
+
+/*
  * The rule's path is resolved with the binder's credentials: the program,
  * once it runs as a user who may not search its directory, is not found.
  */
@@ -226,6 +246,79 @@ TEST_F(identity, binder_that_may_not_search_the_path_is_not_the_program)
 	ASSERT_EQ(0, chmod(self->dir, 0700));
 	EXPECT_EQ(EADDRINUSE, kpr_runl(self->server, "inet", "tcp", self->port, "nobody", NULL));
 	EXPECT_EQ(0, kpr_bind_as(self->server, "inet", "tcp", ID_PORT));
+}
+
+/*
+ * One task binds again and again while the path changes under it: a link
+ * removed and created again to another program, then back, and the search
+ * permission of a directory on the path taken away, then given back. Neither
+ * renames nor mounts anything, so the kernel's rename and mount sequence
+ * counts do not move, and a per-task answer would be stale: each bind must
+ * see the path as it is.
+ */
+TEST_F(identity, same_task_sees_every_change_of_the_path)
+{
+	static const int expected[] = { 0, EADDRINUSE, 0, EADDRINUSE, 0 };
+	char self_exe[PATH_MAX], link[128], policy[PATH_MAX + 16];
+	int to_binder[2], from_binder[2], result, status;
+	unsigned int step;
+	ssize_t len;
+	char go = 'g';
+	pid_t pid;
+
+	len = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	ASSERT_LT(0, len);
+	self_exe[len] = '\0';
+	snprintf(link, sizeof(link), "%s/current", self->dir);
+	ASSERT_EQ(0, symlink(self_exe, link));
+	ASSERT_EQ(0, chmod(self->dir, 0711));
+	snprintf(policy, sizeof(policy), "clear\n%d %s\n", ID_PORT, link);
+	ASSERT_EQ(0, kpr_write(policy));
+
+	ASSERT_EQ(0, pipe(to_binder));
+	ASSERT_EQ(0, pipe(from_binder));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* This test program, as an unprivileged user: search permission counts. */
+		if (kpr_become_nobody())
+			_exit(120);
+		for (step = 0; step < ARRAY_SIZE(expected); step++) {
+			if (read(to_binder[0], &go, 1) != 1)
+				_exit(121);
+			result = kpr_bind_tcp(ID_PORT);
+			if (write(from_binder[1], &result, sizeof(result)) != sizeof(result))
+				_exit(122);
+		}
+		_exit(0);
+	}
+
+	for (step = 0; step < ARRAY_SIZE(expected); step++) {
+		switch (step) {
+		case 1:
+			ASSERT_EQ(0, unlink(link));
+			ASSERT_EQ(0, symlink(self->impostor, link));
+			break;
+		case 2:
+			ASSERT_EQ(0, unlink(link));
+			ASSERT_EQ(0, symlink(self_exe, link));
+			break;
+		case 3:
+			ASSERT_EQ(0, chmod(self->dir, 0700));
+			break;
+		case 4:
+			ASSERT_EQ(0, chmod(self->dir, 0711));
+			break;
+		}
+		ASSERT_EQ(1, write(to_binder[1], &go, 1));
+		ASSERT_EQ(sizeof(result), read(from_binder[0], &result, sizeof(result)));
+		EXPECT_EQ(expected[step], result) {
+			TH_LOG("bind %u of the same task", step);
+		}
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_F(identity, forked_child_keeps_its_program)

@@ -107,7 +107,7 @@ pub(crate) unsafe fn init() {
 /// one bit test, and one load when the policy is empty. For a reserved port, a reference to
 /// the snapshot is taken and the RCU read lock dropped before `is_task` runs, so it may
 /// sleep.
-pub(crate) fn may_bind(port: u16, is_task: impl FnMut(&Subject) -> bool) -> bool {
+pub(crate) fn may_bind(port: u16, is_task: impl FnMut(&Arc<Subject>) -> bool) -> bool {
     // An empty policy costs one load and not even an RCU read lock.
     if is_empty() {
         return true;

@@ -5,7 +5,7 @@
 //! operations.
 
 use core::cmp::Ordering;
-use kernel::{alloc::AllocError, prelude::*};
+use kernel::{alloc::AllocError, prelude::*, sync::Arc};
 
 use crate::{
     counters::{
@@ -113,7 +113,11 @@ impl Snapshot {
     ///
     /// `is_task` is called only for a reserved port, once per program or cgroup of its rules
     /// until one matches. `<kernel>` matches no task: in-kernel sockets never get here.
-    pub(crate) fn may_bind(&self, port: u16, mut is_task: impl FnMut(&Subject) -> bool) -> bool {
+    pub(crate) fn may_bind(
+        &self,
+        port: u16,
+        mut is_task: impl FnMut(&Arc<Subject>) -> bool,
+    ) -> bool {
         if !self.is_reserved(port) {
             return true;
         }

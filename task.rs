@@ -15,6 +15,7 @@
 //! mounted that would not be anyway, except after `PR_SET_MM_MAP` and, briefly, for exited
 //! tasks not yet reaped.
 
+use crate::identity::KeptAnswer;
 use core::ptr::{self, NonNull};
 use kernel::{
     bindings,
@@ -26,15 +27,19 @@ use kernel::{
     types::Opaque, //
 };
 
-/// The task's part of its security blob: the file it executed.
+/// The task's part of its security blob: the file it executed, and the answer kept for it.
 ///
 /// # Invariants
 ///
-/// Null, or owns one reference to a file. Written only by the task itself (at exec), by its
-/// creator before it runs, and by whoever frees it; read only by the task itself.
-#[repr(transparent)]
+/// `file` is null, or owns one reference to a file. `kept` is a valid [`KeptAnswer`] for that
+/// file: it is forgotten whenever `file` changes. Both are written only by the task itself
+/// (at exec and at bind), by its creator before it runs, and by whoever frees it; read only by
+/// the task itself.
 #[derive(Zeroable)]
-pub(crate) struct ExeSlot(Opaque<*mut bindings::file>);
+pub(crate) struct ExeSlot {
+    file: Opaque<*mut bindings::file>,
+    kept: Opaque<KeptAnswer>,
+}
 
 // SAFETY: By the type invariant, a slot is read and written by one task at a time: the task
 // itself, or a task that owns it while it does not run.
@@ -47,8 +52,11 @@ impl ExeSlot {
     ///
     /// The caller must be allowed to write the slot (see the type invariant).
     unsafe fn take(&self) -> Option<ARef<File>> {
+        // SAFETY: The caller may write the slot; a zeroed `KeptAnswer` is valid, and `kept`
+        // is always one (type invariant). Nothing else borrows it while the caller writes.
+        unsafe { (*self.kept.get()).forget() };
         // SAFETY: The caller may write the slot.
-        let file = unsafe { self.0.get().replace(ptr::null_mut()) };
+        let file = unsafe { self.file.get().replace(ptr::null_mut()) };
         // SAFETY: A non-null slot owns one reference to a file (type invariant); `File` is a
         // transparent wrapper of `struct file`.
         NonNull::new(file).map(|file| unsafe { ARef::from_raw(file.cast::<File>()) })
@@ -63,7 +71,7 @@ impl ExeSlot {
         let raw = file.map_or(ptr::null_mut(), |file| ARef::into_raw(file).as_ptr().cast());
         // INVARIANT: The slot now owns the reference `file` held.
         // SAFETY: The caller may write the slot.
-        unsafe { self.0.get().write(raw) };
+        unsafe { self.file.get().write(raw) };
     }
 }
 
@@ -91,13 +99,39 @@ pub(crate) fn with_current_exe<R>(f: impl FnOnce(Option<&File>) -> R) -> R {
         return f(None);
     };
     // SAFETY: The current task may read its own slot (type invariant of `ExeSlot`).
-    let file = unsafe { *slot.0.get() };
+    let file = unsafe { *slot.file.get() };
     if file.is_null() {
         return f(None);
     }
     // SAFETY: The slot owns a reference, and the current task cannot exec, so drop it, while
     // it runs `f`.
     f(Some(unsafe { File::from_raw_file(file) }))
+}
+
+/// Calls `f` with the file the current task executed and the answer kept for it, for
+/// [`crate::identity`]; `false` for a task that has none.
+///
+/// # Safety
+///
+/// `f` must not call this function: it holds the only reference to the answer.
+pub(crate) unsafe fn with_current_program(f: impl FnOnce(&File, &mut KeptAnswer) -> bool) -> bool {
+    let current = current!();
+    let Some(slot) = BLOBS.task(current) else {
+        return false;
+    };
+    // SAFETY: The current task may read its own slot (type invariant of `ExeSlot`).
+    let file = unsafe { *slot.file.get() };
+    if file.is_null() {
+        return false;
+    }
+    // SAFETY: The slot owns a reference, and the current task cannot exec, so drop it, while
+    // it runs `f`.
+    let file = unsafe { File::from_raw_file(file) };
+    // SAFETY: The current task alone reads and writes `kept` (type invariant), valid for this
+    // file, and only through this function and `take()`: `f` calls neither (by the function's
+    // contract, and the current task cannot exec while it runs).
+    let kept = unsafe { &mut *slot.kept.get() };
+    f(file, kept)
 }
 
 /// The `task_alloc` hook: a new task runs the program of its creator.

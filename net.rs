@@ -24,7 +24,13 @@ use kernel::{bindings, ffi::c_int, prelude::*};
 
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
 use crate::grammar;
-use crate::{identity, policy, report, sockaddr, sockaddr::InetFamilies};
+use crate::{
+    identity, policy, report, sockaddr,
+    sockaddr::{
+        InetFamilies,
+        Transport, //
+    },
+};
 
 /// The errno of a denied bind.
 ///
@@ -32,33 +38,6 @@ use crate::{identity, policy, report, sockaddr, sockaddr::InetFamilies};
 /// true, so `bindresvport()` and servers that probe for a free port move on to the next one,
 /// where `EACCES` would make them give up. Every denial is logged for the administrator.
 pub(crate) const DENIED: Error = EADDRINUSE;
-
-/// A transport whose ports KPortReserve guards, named as the log shows it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Transport {
-    Tcp,
-    Mptcp,
-    Udp,
-    Sctp,
-    /// SMC: a TCP port, bound on the SMC socket's internal TCP socket.
-    Smc,
-    /// RxRPC: a UDP port, bound on the RxRPC endpoint's internal UDP socket.
-    Rxrpc,
-}
-
-impl Transport {
-    /// The name in log lines.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Tcp => "tcp",
-            Self::Mptcp => "mptcp",
-            Self::Udp => "udp",
-            Self::Sctp => "sctp",
-            Self::Smc => "smc",
-            Self::Rxrpc => "rxrpc",
-        }
-    }
-}
 
 /// The transport of an AF_INET or AF_INET6 socket, by socket type and protocol.
 ///
@@ -397,7 +376,7 @@ mod tests {
         unsafe { hook_socket_bind(sock.0, ptr::from_mut(addr).cast(), len as c_int) }
     }
 
-    /// Applies policy text; the test holds a [`policy::SavedForTests`].
+    /// Applies policy text; the test has taken the policy over ([`policy::take_over_for_test`]).
     fn load(text: &str) -> Result {
         let lines = grammar::parse(text.as_bytes(), 1).map_err(|r| r.error)?;
         let mut writer = policy::WRITER.lock();
@@ -409,7 +388,9 @@ mod tests {
 
     #[test]
     fn kernel_port_is_denied_to_tasks_but_not_to_kernel_bind() -> Result {
-        let _saved = policy::SavedForTests::new();
+        if !policy::take_over_for_test() {
+            return Ok(());
+        }
         let port = 40123;
         load("clear\n40123 <kernel>\n")?;
         let sock = KernelSocket::tcp()?;
@@ -428,7 +409,9 @@ mod tests {
 
     #[test]
     fn short_addresses_are_left_to_the_stack() -> Result {
-        let _saved = policy::SavedForTests::new();
+        if !policy::take_over_for_test() {
+            return Ok(());
+        }
         load("clear\n40124 <kernel>\n")?;
         let sock = KernelSocket::new(
             bindings::AF_INET,
@@ -452,7 +435,9 @@ mod tests {
 
     #[test]
     fn automatic_choice_skips_every_reserved_port() -> Result {
-        let _saved = policy::SavedForTests::new();
+        if !policy::take_over_for_test() {
+            return Ok(());
+        }
         let sock = KernelSocket::tcp()?;
         // SAFETY: `sock` is live.
         let reserved = |port| unsafe { hook_sk_port_reserved(sock.sk(), port) } != 0;
@@ -478,7 +463,9 @@ mod tests {
 
     #[test]
     fn denials_and_skips_are_counted_on_the_rule() -> Result {
-        let _saved = policy::SavedForTests::new();
+        if !policy::take_over_for_test() {
+            return Ok(());
+        }
         let sock = KernelSocket::tcp()?;
         let mut addr = ipv4_any(40140);
         let len = core::mem::size_of_val(&addr);

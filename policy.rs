@@ -11,6 +11,8 @@
 //! a reserved port is the snapshot looked up, under RCU, without a lock or an allocation.
 
 use core::ptr;
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+use kernel::bindings;
 use kernel::{
     prelude::*,
     sync::{
@@ -70,7 +72,7 @@ static RESERVED: [Atomic<u64>; BITMAP_WORDS] = [const { Atomic::new(0) }; BITMAP
 /// # Invariants
 ///
 /// Set only under [`WRITER`], after the batch holding the `lock` line was published; never
-/// cleared (but by the KUnit tests).
+/// cleared (but by the KUnit tests, which run only while the kernel boots).
 static LOCKED: Atomic<bool> = Atomic::new(false);
 
 /// Whether would-be denials are allowed, and logged as such, rather than enforced.
@@ -274,46 +276,106 @@ fn publish(
     Retired(old)
 }
 
-/// The policy, mode and lock in force when a KUnit test started, put back when it ends, so
-/// that the tests, which change them, leave a boot policy in force as they found it.
-///
-/// A failed KUnit assertion ends the test without unwinding, so without this drop: a test
-/// that locks the policy drops it before asserting.
+/// The policy, mode and lock in force when a KUnit test took them over, put back when the
+/// test ends.
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
-pub(crate) struct SavedForTests {
+struct SavedForTest {
     snapshot: Option<Arc<Snapshot>>,
     permissive: bool,
     locked: bool,
 }
 
+/// Takes the policy, mode and lock over for a KUnit test that changes them: unlocked,
+/// enforcing, and put back as they were when the test ends, however it ends. Returns whether
+/// the test may go on; when not, the test is marked skipped and nothing was changed.
+///
+/// The state is put back by a KUnit cleanup action, which runs even after a failed
+/// assertion, which ends a test without unwinding (a `Drop` would not run).
+///
+/// Only while the kernel boots, before user space runs: afterwards the policy in force is the
+/// administrator's, and a test re-run through KUnit's debugfs `run` file (uid 0 with no
+/// capability may write it) would take it and its lock out of force while it runs. Such a
+/// re-run is skipped.
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
-impl SavedForTests {
-    /// Saves the state in force, then unlocks and sets enforcing mode for the test.
-    pub(crate) fn new() -> Self {
-        // SAFETY: KUnit runs its tests one at a time, after LSM init.
-        unsafe { init() };
-        let _writer = WRITER.lock();
-        let saved = Self {
+pub(crate) fn take_over_for_test() -> bool {
+    // SAFETY: Always safe to call; null outside a KUnit test.
+    let test = unsafe { bindings::kunit_get_current_test() };
+    if test.is_null() {
+        return false;
+    }
+    // SAFETY: `system_state` is written during boot and read everywhere without a lock.
+    let state = unsafe { ptr::read_volatile(&raw const bindings::system_state) };
+    if state >= bindings::system_states_SYSTEM_RUNNING {
+        // SAFETY: `test` is the current test, live while it runs.
+        unsafe {
+            mark_skipped(
+                test,
+                b"user space runs: the policy in force is not the tests'",
+            )
+        };
+        return false;
+    }
+    // SAFETY: KUnit runs its tests one at a time, after LSM init.
+    unsafe { init() };
+    let writer = WRITER.lock();
+    let Ok(saved) = KBox::new(
+        SavedForTest {
             snapshot: current(),
             permissive: is_permissive(),
             locked: is_locked(),
-        };
-        LOCKED.store(false, Relaxed);
-        PERMISSIVE.store(false, Relaxed);
-        saved
-    }
+        },
+        GFP_KERNEL,
+    ) else {
+        return false;
+    };
+    LOCKED.store(false, Relaxed);
+    PERMISSIVE.store(false, Relaxed);
+    drop(writer);
+    // SAFETY: `test` is the current test; `put_back_after_test` takes the box back exactly
+    // once, at the test's end or at once if the action cannot be added.
+    let ret = unsafe {
+        bindings::kunit_add_action_or_reset(
+            test,
+            Some(put_back_after_test),
+            KBox::into_raw(saved).cast(),
+        )
+    };
+    ret == 0
 }
 
+/// The KUnit cleanup action of [`take_over_for_test()`]: puts the saved state back.
+///
+/// # Safety
+///
+/// `saved` comes from [`KBox::into_raw`] of a [`SavedForTest`], and is passed once.
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
-impl Drop for SavedForTests {
-    fn drop(&mut self) {
-        let mut writer = WRITER.lock();
-        let retired = publish(&mut writer, self.snapshot.take());
-        PERMISSIVE.store(self.permissive, Relaxed);
-        LOCKED.store(self.locked, Relaxed);
-        drop(writer);
-        drop(retired);
+unsafe extern "C" fn put_back_after_test(saved: *mut core::ffi::c_void) {
+    // SAFETY: By the function's contract.
+    let mut saved = unsafe { KBox::from_raw(saved.cast::<SavedForTest>()) };
+    let mut writer = WRITER.lock();
+    let retired = publish(&mut writer, saved.snapshot.take());
+    PERMISSIVE.store(saved.permissive, Relaxed);
+    LOCKED.store(saved.locked, Relaxed);
+    drop(writer);
+    drop(retired);
+}
+
+/// Marks `test` skipped with `reason`, as `kunit_mark_skipped()` does.
+///
+/// # Safety
+///
+/// `test` must be the live current test.
+#[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+unsafe fn mark_skipped(test: *mut bindings::kunit, reason: &[u8]) {
+    // SAFETY: `test` is live and only this test's thread writes its status while it runs.
+    let test = unsafe { &mut *test };
+    let comment = &mut test.status_comment;
+    let len = reason.len().min(comment.len() - 1);
+    for (dst, src) in comment.iter_mut().zip(&reason[..len]) {
+        *dst = *src as kernel::ffi::c_char;
     }
+    comment[len] = 0;
+    test.status = bindings::kunit_status_KUNIT_SKIPPED;
 }
 
 /// A snapshot taken out of force, released after an RCU grace period when dropped.

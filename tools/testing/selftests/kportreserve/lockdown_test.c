@@ -6,9 +6,15 @@
  * even for CAP_MAC_ADMIN.  This test cannot undo that, so it runs only when
  * KPR_TEST_LOCKDOWN=1 says the machine may be locked (the test guest sets it
  * for its last test), and skips otherwise.
+ *
+ * Once locked, nothing else may unlock it either: not KUnit's debugfs "run"
+ * files, which re-run the LSM's KUnit suites on request (uid 0 may write them
+ * without any capability), and whose tests take the policy over while the
+ * kernel boots.
  */
 
 #include "common.h"
+#include <sys/mount.h>
 #include "../kselftest_harness.h"
 
 #define LOCK_PORT 20700
@@ -88,6 +94,107 @@ TEST_F(lockdown, lock_line_ends_every_change)
 	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&addr, sizeof(addr)));
 	EXPECT_EQ(EADDRINUSE, errno);
 	close(fd);
+}
+
+/* The KUnit suites whose tests take the policy over, and a port one of them binds. */
+static const char *const kunit_suites[] = {
+	"kportreserve_net", "kportreserve_securityfs", "kportreserve_boot",
+};
+
+#define KUNIT_DIR "/sys/kernel/debug/kunit"
+#define KUNIT_BOUND_PORT 40123
+
+/*
+ * Holds TCP port @port as the unprivileged user nobody, in a child that lives
+ * until @release is closed.  Returns the child's pid, or -1.
+ */
+static pid_t hold_port_as_nobody(unsigned short port, int release[2])
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+	};
+	int ready[2], fd;
+	char byte;
+	pid_t pid;
+
+	if (pipe(ready) || pipe(release))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(ready[0]);
+		close(release[1]);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (kpr_become_nobody() || fd < 0 ||
+		    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 1))
+			_exit(1);
+		if (write(ready[1], "", 1) != 1)
+			_exit(1);
+		/* Until the parent closes its end. */
+		while (read(release[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(release[0]);
+	if (read(ready[0], &byte, 1) != 1) {
+		close(ready[0]);
+		close(release[1]);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	close(ready[0]);
+	return pid;
+}
+
+TEST_F(lockdown, kunit_rerun_leaves_locked_policy_in_force)
+{
+	char path[128], results[8192], *before, *after;
+	int release[2], status;
+	unsigned int i;
+	pid_t holder;
+
+	/* Locked by the test above, or here. */
+	if (write_errno(KPR_POLICY, "lock\n") != EPERM)
+		ASSERT_EQ(0, write_errno(KPR_POLICY, "20702 <kernel>\nlock\n"));
+	if (access(KUNIT_DIR, F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	snprintf(path, sizeof(path), KUNIT_DIR "/%s/run", kunit_suites[0]);
+	if (access(path, W_OK))
+		SKIP(return, "no KUnit debugfs run file: %s", path);
+	before = kpr_read();
+	ASSERT_NE(NULL, before);
+
+	/* Another user holds a port a test asserts it gets. */
+	holder = hold_port_as_nobody(KUNIT_BOUND_PORT, release);
+	ASSERT_LT(0, holder);
+	for (i = 0; i < ARRAY_SIZE(kunit_suites); i++) {
+		snprintf(path, sizeof(path), KUNIT_DIR "/%s/run", kunit_suites[i]);
+		EXPECT_EQ(0, kpr_write_file(path, "1")) {
+			TH_LOG("re-running %s", kunit_suites[i]);
+		}
+	}
+	close(release[1]);
+	ASSERT_EQ(holder, waitpid(holder, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+
+	/* The policy, its lock and the mode are as they were. */
+	after = kpr_read();
+	ASSERT_NE(NULL, after);
+	EXPECT_STREQ(before, after);
+	EXPECT_EQ(EPERM, write_errno(KPR_POLICY, "clear\n"));
+	EXPECT_EQ(EPERM, write_errno(KPR_MODE, "permissive"));
+	free(before);
+	free(after);
+
+	/* The tests that take the policy over said why they did not run. */
+	snprintf(path, sizeof(path), KUNIT_DIR "/%s/results", kunit_suites[0]);
+	ASSERT_EQ(0, kpr_read_file(path, results, sizeof(results)));
+	EXPECT_NE(NULL, strstr(results, "# SKIP user space runs")) {
+		TH_LOG("results: %s", results);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -2,11 +2,11 @@
 /*
  * KPortReserve selftests - the policy in force at boot
  *
- * The built-in policy (CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY) and the
- * kportreserve.policy= and kportreserve.mode= kernel parameters are in force
- * before PID 1 runs.  The test guest boots with the values below (see
- * dev/test and dev/kernel-debug.config) and runs this test first, before
- * anything writes the policy; elsewhere it skips.
+ * The built-in policy file (CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY, here
+ * boot_test.policy) and the kportreserve.policy= and kportreserve.mode=
+ * kernel parameters are in force before PID 1 runs.  The test guest boots
+ * with the values below (see dev/test and dev/kernel-debug.config) and runs
+ * this test first, before anything writes the policy; elsewhere it skips.
  */
 
 #include "common.h"
@@ -14,17 +14,20 @@
 
 /* The parameters dev/test boots with. */
 #define BOOT_POLICY_PARAM \
-	"kportreserve.policy=\"# set by dev/test;10990 <kernel>;10991-10992 /bin/boot\\073test\""
+	"kportreserve.policy=\"# set by dev/test;10990 <kernel>;10991-10992 /bin/boot\\073test;" \
+	"7001 /usr/sbin/afs-fileserver;16385 /usr/sbin/rds-owner\""
 #define BOOT_MODE_PARAM "kportreserve.mode=permissive"
 
 /*
- * What they put in force: the built-in policy's rule first, the command
- * line's after it; ";" ends a line, "\073" is a ";" in a path.
+ * What they put in force, the built-in policy's rule and the command line's,
+ * read back sorted by port; ";" ends a line, "\073" is a ";" in a path.
  */
 #define BOOT_POLICY_IN_FORCE \
+	"7001 /usr/sbin/afs-fileserver\n" \
 	"10989 /usr/sbin/kconfig-boot-policy\n" \
 	"10990 <kernel>\n" \
-	"10991-10992 /bin/boot;test\n"
+	"10991-10992 /bin/boot;test\n" \
+	"16385 /usr/sbin/rds-owner\n"
 
 FIXTURE(boot)
 {

@@ -3,13 +3,23 @@
 //! Counting, for each rule, the binds it allowed and denied and the automatic port choices
 //! that skipped its ports, as the `counters` file shows them.
 //!
-//! The counts are per CPU: a bind adds to its own CPU's copy, without a lock, an atomic
-//! read-modify-write or a cache line another CPU writes; reading the file sums the copies.
-//! A rule keeps its counters across the policy writes that keep the rule in force. The
-//! rules one write adds share per-CPU allocations, up to [`RULES_PER_BLOCK`] to each.
+//! Each count is one atomic word, added to without a lock: only the binds of reserved ports
+//! and the automatic choices that pass over one count, so no bind of an unreserved port
+//! ever writes one. A rule keeps its counters across the policy writes that keep the rule
+//! in force. The rules one write adds share allocations, up to [`RULES_PER_BLOCK`] to each.
 
 use core::fmt::{self, Write};
-use kernel::{alloc::AllocError, percpu::PerCpuCounters, prelude::*, sync::Arc};
+use kernel::{
+    alloc::AllocError,
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
+};
 
 /// What a rule counts.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,15 +37,12 @@ const EVENTS: usize = 3;
 
 const _: () = assert!(Event::Skipped as usize + 1 == EVENTS);
 
-/// The most rules that share one per-CPU allocation.
+/// The most rules that share one allocation.
 ///
-/// Each per-CPU allocation takes a global mutex and searches the allocator's chunks, so
-/// that allocating one per rule made a write of 60,000 new rules take seconds. A block
-/// lives as long as any of its rules, so its size also bounds what one rule left from a
-/// large write can keep allocated: 128 rules' counters, 3 KiB per CPU.
+/// One allocation per write of 60,000 new rules would be a large one, one per rule 60,000
+/// small ones. A block lives as long as any of its rules, so its size also bounds what one
+/// rule left from a large write can keep allocated: 128 rules' counters, 3 KiB.
 pub(crate) const RULES_PER_BLOCK: usize = 128;
-
-const _: () = assert!(RULES_PER_BLOCK * EVENTS <= PerCpuCounters::MAX_LEN);
 
 /// Counters that the rules one policy write adds share: [`EVENTS`] per rule.
 ///
@@ -46,7 +53,7 @@ const _: () = assert!(RULES_PER_BLOCK * EVENTS <= PerCpuCounters::MAX_LEN);
 ///
 /// `counters` holds `capacity * EVENTS` counters.
 struct Block {
-    counters: PerCpuCounters,
+    counters: KVec<Atomic<usize>>,
     capacity: usize,
 }
 
@@ -65,12 +72,19 @@ impl RuleCounters {
     /// Counts one `event`; any context.
     pub(crate) fn count(&self, event: Event) {
         // By the type invariant, the index is within the block.
-        self.block.counters.add(self.first + event as usize, 1);
+        if let Some(counter) = self.block.counters.get(self.first + event as usize) {
+            // ORDERING: A count orders nothing; readers only report it.
+            counter.add(1, Relaxed);
+        }
     }
 
     /// The number of `event`s so far (wrapping at `usize::MAX`).
     pub(crate) fn get(&self, event: Event) -> usize {
-        self.block.counters.sum(self.first + event as usize)
+        self.block
+            .counters
+            .get(self.first + event as usize)
+            // ORDERING: As in `count()`.
+            .map_or(0, |counter| counter.load(Relaxed))
     }
 
     /// Appends ` allowed=N denied=N skipped=N`, as a line of the `counters` file ends.
@@ -87,7 +101,7 @@ impl RuleCounters {
 }
 
 /// Hands out zeroed counters to the rules a policy write adds, [`RULES_PER_BLOCK`] to each
-/// per-CPU allocation.
+/// allocation.
 pub(crate) struct NewCounters {
     /// The rules still to be given counters, which sizes the next block.
     left: usize,
@@ -110,8 +124,10 @@ impl NewCounters {
             Some((block, used)) if used < block.capacity => (block, used),
             _ => {
                 let capacity = self.left.clamp(1, RULES_PER_BLOCK);
-                let counters =
-                    PerCpuCounters::new(capacity * EVENTS, GFP_KERNEL).map_err(|_| AllocError)?;
+                let mut counters = KVec::with_capacity(capacity * EVENTS, GFP_KERNEL)?;
+                for _ in 0..capacity * EVENTS {
+                    counters.push(Atomic::new(0), GFP_KERNEL)?;
+                }
                 // INVARIANT: `counters` holds `capacity * EVENTS` counters.
                 (Arc::new(Block { counters, capacity }, GFP_KERNEL)?, 0)
             }

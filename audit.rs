@@ -8,14 +8,32 @@
 use core::fmt::Write;
 use kernel::{alloc::flags::__GFP_NOWARN, audit::Record, bindings, prelude::*};
 
-use crate::{net::Transport, report::Subject, sockaddr::IpAddr};
+use crate::{
+    sockaddr::{
+        IpAddr,
+        Transport, //
+    },
+    task::Subject,
+};
 
-/// Appends ` pid=N comm=... exe=...`, the strings as audit writes untrusted ones.
+/// Appends ` pid=N comm=... exe=...`, the strings as audit writes untrusted ones: `exe` from
+/// PID 1's root (`?` where it cannot reach the file), `task_exe` where the task sees its file
+/// at another path from a root of its own, and the file's `exe_dev` and `exe_ino`.
 fn subject(record: &mut Record, subject: &Subject<'_>) {
     let _ = write!(record, " pid={} comm=", subject.pid);
     record.untrusted_string(subject.comm);
     let _ = record.write_str(" exe=");
-    record.untrusted_string(subject.exe);
+    let Some(exe) = &subject.exe else {
+        record.untrusted_string(b"?");
+        return;
+    };
+    record.untrusted_string(exe.path.unwrap_or(b"?"));
+    if let Some(task_path) = exe.task_path {
+        let _ = record.write_str(" task_exe=");
+        record.untrusted_string(task_path);
+    }
+    let (major, minor, ino) = exe.dev_ino;
+    let _ = write!(record, " exe_dev={major:02x}:{minor:02x} exe_ino={ino}");
 }
 
 /// Records a denial (`res=0`), or in permissive mode a would-be one (`permissive=1 res=1`);

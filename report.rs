@@ -5,13 +5,28 @@
 //! policy write, mode change and lock, an audit record, and a log line for a refused write, a
 //! mode change and the lock.
 //!
-//! The program is named by the file the task executed (see [`crate::task`]), as the kernel
-//! sees it from the task's root.
+//! The program is named by the file the task executed (see [`crate::task`]): its path as seen
+//! from the root the rules resolve from (PID 1's), marked when the task sees it elsewhere
+//! from a root of its own, and its device and inode numbers.
 
-use core::ptr;
-use kernel::{fmt, pr_notice_ratelimited, pr_warn_ratelimited, prelude::*, task::Task};
+use kernel::{
+    fmt,
+    pr_notice_ratelimited,
+    pr_warn_ratelimited,
+    prelude::*, //
+};
 
-use crate::{grammar::Rejection, net::Transport, sockaddr, task};
+use crate::{
+    grammar::Rejection,
+    sockaddr::{
+        self,
+        Transport, //
+    },
+    task::{
+        with_subject,
+        Exe, //
+    },
+};
 
 #[cfg(CONFIG_AUDIT)]
 use crate::audit;
@@ -19,8 +34,13 @@ use crate::audit;
 /// Without audit, no record is made: the log line stands alone.
 #[cfg(not(CONFIG_AUDIT))]
 mod audit {
-    use super::{Subject, Transport};
-    use crate::sockaddr::IpAddr;
+    use crate::{
+        sockaddr::{
+            IpAddr,
+            Transport, //
+        },
+        task::Subject,
+    };
 
     pub(crate) fn denied(
         _: &str,
@@ -56,51 +76,26 @@ impl fmt::Display for Quoted<'_> {
     }
 }
 
-/// The current task as records name it.
-pub(crate) struct Subject<'a> {
-    pub(crate) pid: i32,
-    /// `comm`, untrusted: any task may set its own.
-    pub(crate) comm: &'a [u8],
-    /// The path of the file it executed, or `?`; untrusted: any user may name a file.
-    pub(crate) exe: &'a [u8],
-    /// The path of its cgroup from the root of the hierarchy, or `?`; untrusted: a delegated
-    /// subtree's owner names the cgroups in it.
-    pub(crate) cgroup: &'a [u8],
-}
+/// Writes ` exe="PATH" dev=MAJ:MIN ino=N`, with ` task_exe="PATH"` when the task sees its file
+/// at another path (`exe="?"` when PID 1's root cannot reach it), or ` exe="?"` for a task that
+/// executed nothing: the log line's form of the audit record's fields.
+struct ExeFields<'a>(&'a Option<Exe<'a>>);
 
-/// Runs `f` with the current task as records name it.
-fn with_subject<R>(f: impl FnOnce(&Subject<'_>) -> R) -> R {
-    // SAFETY: `comm` of the current task is an array another thread of it may rename
-    // concurrently: read it once, volatile, as get_task_comm() does with strscpy_pad(); a
-    // torn read only garbles the record.
-    let comm = unsafe { ptr::read_volatile(&raw const (*Task::current_raw()).comm) };
-    let comm = CStr::from_bytes_until_nul(&comm[..]).map_or(&b"?"[..], |c| c.to_bytes());
-    let mut buf = [0u8; 256];
-    let exe = task::with_current_exe(|exe| match exe {
-        Some(exe) => exe.path().write_into(&mut buf).unwrap_or(b"?"),
-        None => b"?",
-    });
-    let mut cgroup_buf = [0u8; 256];
-    let cgroup = current_cgroup(&mut cgroup_buf);
-    f(&Subject {
-        // The process, as audit and the other LSMs name it: the thread group.
-        pid: current!().tgid(),
-        comm,
-        exe,
-        cgroup,
-    })
-}
-
-/// The path of the current task's cgroup, from the root of the hierarchy, or `?`.
-#[cfg(CONFIG_CGROUPS)]
-fn current_cgroup(buf: &mut [u8]) -> &[u8] {
-    kernel::cgroup::Cgroup::current_path(buf).unwrap_or(b"?")
-}
-
-/// Without cgroups, the task has none.
-#[cfg(not(CONFIG_CGROUPS))]
-fn current_cgroup(_buf: &mut [u8]) -> &[u8] {
-    b"?"
+impl fmt::Display for ExeFields<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(exe) = self.0 else {
+            return f.write_str(" exe=\"?\"");
+        };
+        f.write_str(" exe=\"")?;
+        fmt::Display::fmt(&Quoted(exe.path.unwrap_or(b"?")), f)?;
+        if let Some(task_path) = exe.task_path {
+            f.write_str("\" task_exe=\"")?;
+            fmt::Display::fmt(&Quoted(task_path), f)?;
+        }
+        f.write_str("\"")?;
+        let (major, minor, ino) = exe.dev_ino;
+        write!(f, " exe_dev={major:02x}:{minor:02x} exe_ino={ino}")
+    }
 }
 
 /// Reports that the current task was denied `port` of `transport` by `operation` (`bind`,
@@ -119,7 +114,7 @@ pub(crate) fn denied(
             return;
         }
         pr_notice_ratelimited!(
-            "{}denied {} to {} port {}: pid={} comm=\"{}\" exe=\"{}\" cgroup=\"{}\"\n",
+            "{}denied {} to {} port {}: pid={} comm=\"{}\"{} cgroup=\"{}\"\n",
             if permissive {
                 "permissive: would have "
             } else {
@@ -130,7 +125,7 @@ pub(crate) fn denied(
             port,
             subject.pid,
             Quoted(subject.comm),
-            Quoted(subject.exe),
+            ExeFields(&subject.exe),
             Quoted(subject.cgroup),
         );
     })
@@ -198,6 +193,31 @@ mod tests {
             br#"/tmp/x\" pid=1 exe=\"/usr/sbin/sshd"#
         );
         assert_eq!(quoted(b"a\\b\nc\xff")?.to_bytes(), br"a\\b\x0ac\xff");
+        Ok(())
+    }
+
+    #[test]
+    fn exe_fields_mark_a_path_seen_from_another_root() -> Result {
+        let fields = |exe: Option<Exe<'_>>| CString::try_from_fmt(fmt!("{}", ExeFields(&exe)));
+        let exe = |path, task_path| Exe {
+            path,
+            task_path,
+            dev_ino: (8, 1, 1234),
+        };
+        assert_eq!(fields(None)?.to_bytes(), br#" exe="?""#);
+        assert_eq!(
+            fields(Some(exe(Some(b"/usr/sbin/a"), None)))?.to_bytes(),
+            br#" exe="/usr/sbin/a" exe_dev=08:01 exe_ino=1234"#
+        );
+        // A chroot's impostor: PID 1's root sees the file elsewhere, or not at all.
+        assert_eq!(
+            fields(Some(exe(Some(b"/tmp/r/usr/sbin/a"), Some(b"/usr/sbin/a"))))?.to_bytes(),
+            br#" exe="/tmp/r/usr/sbin/a" task_exe="/usr/sbin/a" exe_dev=08:01 exe_ino=1234"#
+        );
+        assert_eq!(
+            fields(Some(exe(None, Some(b"/usr/sbin/a"))))?.to_bytes(),
+            br#" exe="?" task_exe="/usr/sbin/a" exe_dev=08:01 exe_ino=1234"#
+        );
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! Reading the local port (and, for the record of a denial, the IP address) out of the
-//! addresses `bind(2)` and `sctp_bindx()` take.
+//! addresses `bind(2)` and `sctp_bindx()` take, and the transports whose ports they are.
 //!
 //! Pure functions of the address bytes, so that KUnit tests them without sockets. A port is
 //! read from every address the socket's family might accept, so that no bind the stack would
@@ -12,6 +12,33 @@
 
 use core::fmt;
 use kernel::{bindings, prelude::*};
+
+/// A transport whose ports KPortReserve guards, named as the log shows it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Transport {
+    Tcp,
+    Mptcp,
+    Udp,
+    Sctp,
+    /// SMC: a TCP port, bound on the SMC socket's internal TCP socket.
+    Smc,
+    /// RxRPC: a UDP port, bound on the RxRPC endpoint's internal UDP socket.
+    Rxrpc,
+}
+
+impl Transport {
+    /// The name in log lines.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Mptcp => "mptcp",
+            Self::Udp => "udp",
+            Self::Sctp => "sctp",
+            Self::Smc => "smc",
+            Self::Rxrpc => "rxrpc",
+        }
+    }
+}
 
 /// Reads the native-endian `u16` at `offset`.
 fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {

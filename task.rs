@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! The task hooks and the task blob: the file each task executed, held from its `execve()`
-//! (or its creator's) until the task is freed.
+//! (or its creator's) until the task is freed; and the current task as records name it.
 //!
 //! The blob holds a reference to the executed file itself, not a number describing it: a
 //! device number, inode number and generation can all be had again by another file once the
@@ -15,11 +15,13 @@
 //! mounted that would not be anyway, except after `PR_SET_MM_MAP` and, briefly, for exited
 //! tasks not yet reaped.
 
-use crate::identity::KeptAnswer;
 use core::ptr::{self, NonNull};
 use kernel::{
     bindings,
-    fs::File,
+    fs::{
+        path::FsStruct,
+        File, //
+    },
     lsm::Blobs,
     prelude::*,
     sync::aref::ARef,
@@ -27,18 +29,16 @@ use kernel::{
     types::Opaque, //
 };
 
-/// The task's part of its security blob: the file it executed, and the answer kept for it.
+/// The task's part of its security blob: the file it executed.
 ///
 /// # Invariants
 ///
-/// `file` is null, or owns one reference to a file. `kept` is a valid [`KeptAnswer`] for that
-/// file: it is forgotten whenever `file` changes. Both are written only by the task itself
-/// (at exec and at bind), by its creator before it runs, and by whoever frees it; read only by
-/// the task itself.
+/// `file` is null, or owns one reference to a file. It is written only by the task itself
+/// (at exec), by its creator before it runs, and by whoever frees it; read only by the task
+/// itself.
 #[derive(Zeroable)]
 pub(crate) struct ExeSlot {
     file: Opaque<*mut bindings::file>,
-    kept: Opaque<KeptAnswer>,
 }
 
 // SAFETY: By the type invariant, a slot is read and written by one task at a time: the task
@@ -52,9 +52,6 @@ impl ExeSlot {
     ///
     /// The caller must be allowed to write the slot (see the type invariant).
     unsafe fn take(&self) -> Option<ARef<File>> {
-        // SAFETY: The caller may write the slot; a zeroed `KeptAnswer` is valid, and `kept`
-        // is always one (type invariant). Nothing else borrows it while the caller writes.
-        unsafe { (*self.kept.get()).forget() };
         // SAFETY: The caller may write the slot.
         let file = unsafe { self.file.get().replace(ptr::null_mut()) };
         // SAFETY: A non-null slot owns one reference to a file (type invariant); `File` is a
@@ -106,32 +103,6 @@ pub(crate) fn with_current_exe<R>(f: impl FnOnce(Option<&File>) -> R) -> R {
     // SAFETY: The slot owns a reference, and the current task cannot exec, so drop it, while
     // it runs `f`.
     f(Some(unsafe { File::from_raw_file(file) }))
-}
-
-/// Calls `f` with the file the current task executed and the answer kept for it, for
-/// [`crate::identity`]; `false` for a task that has none.
-///
-/// # Safety
-///
-/// `f` must not call this function: it holds the only reference to the answer.
-pub(crate) unsafe fn with_current_program(f: impl FnOnce(&File, &mut KeptAnswer) -> bool) -> bool {
-    let current = current!();
-    let Some(slot) = BLOBS.task(current) else {
-        return false;
-    };
-    // SAFETY: The current task may read its own slot (type invariant of `ExeSlot`).
-    let file = unsafe { *slot.file.get() };
-    if file.is_null() {
-        return false;
-    }
-    // SAFETY: The slot owns a reference, and the current task cannot exec, so drop it, while
-    // it runs `f`.
-    let file = unsafe { File::from_raw_file(file) };
-    // SAFETY: The current task alone reads and writes `kept` (type invariant), valid for this
-    // file, and only through this function and `take()`: `f` calls neither (by the function's
-    // contract, and the current task cannot exec while it runs).
-    let kept = unsafe { &mut *slot.kept.get() };
-    f(file, kept)
 }
 
 /// The `task_alloc` hook: a new task runs the program of its creator.
@@ -193,6 +164,75 @@ unsafe extern "C" fn hook_bprm_committed_creds(bprm: *const bindings::linux_binp
     // SAFETY: As above.
     unsafe { slot.put(Some(file)) };
     drop(old);
+}
+
+/// The current task as records name it.
+pub(crate) struct Subject<'a> {
+    pub(crate) pid: i32,
+    /// `comm`, untrusted: any task may set its own.
+    pub(crate) comm: &'a [u8],
+    /// The file it executed, if any.
+    pub(crate) exe: Option<Exe<'a>>,
+    /// The path of its cgroup from the root of the hierarchy, or `?`; untrusted: a delegated
+    /// subtree's owner names the cgroups in it.
+    pub(crate) cgroup: &'a [u8],
+}
+
+/// The file a task executed, as records name it.
+pub(crate) struct Exe<'a> {
+    /// Its path from the root rules resolve from (PID 1's), or `None` when it cannot be
+    /// reached from there (a file in a mount namespace of the task's own). Untrusted, as any
+    /// path: any user may name a file, but no task can choose the root it is seen from.
+    pub(crate) path: Option<&'a [u8]>,
+    /// Its path as the task sees it, from its own root, when that differs: the task chooses
+    /// both its root and what it finds there.
+    pub(crate) task_path: Option<&'a [u8]>,
+    /// The device (major, minor) and inode numbers of the file: what no name can fake while
+    /// the task runs it.
+    pub(crate) dev_ino: (u32, u32, u64),
+}
+
+/// Runs `f` with the current task as records name it.
+pub(crate) fn with_subject<R>(f: impl FnOnce(&Subject<'_>) -> R) -> R {
+    // SAFETY: `comm` of the current task is an array another thread of it may rename
+    // concurrently: read it once, volatile, as get_task_comm() does with strscpy_pad(); a
+    // torn read only garbles the record.
+    let comm = unsafe { ptr::read_volatile(&raw const (*Task::current_raw()).comm) };
+    let comm = CStr::from_bytes_until_nul(&comm[..]).map_or(&b"?"[..], |c| c.to_bytes());
+    let mut init_buf = [0u8; 256];
+    let mut task_buf = [0u8; 256];
+    let exe = with_current_exe(|exe| {
+        let exe = exe?;
+        let root = FsStruct::userspace_init().map(FsStruct::root);
+        let path = root.and_then(|root| exe.path().write_from_into(&root, &mut init_buf).ok()?);
+        let task_path = exe.path().write_into(&mut task_buf).ok();
+        Some(Exe {
+            task_path: task_path.filter(|task_path| Some(*task_path) != path),
+            path,
+            dev_ino: exe.dev_ino(),
+        })
+    });
+    let mut cgroup_buf = [0u8; 256];
+    let cgroup = current_cgroup(&mut cgroup_buf);
+    f(&Subject {
+        // The process, as audit and the other LSMs name it: the thread group.
+        pid: current!().tgid(),
+        comm,
+        exe,
+        cgroup,
+    })
+}
+
+/// The path of the current task's cgroup, from the root of the hierarchy, or `?`.
+#[cfg(CONFIG_CGROUPS)]
+fn current_cgroup(buf: &mut [u8]) -> &[u8] {
+    kernel::cgroup::Cgroup::current_path(buf).unwrap_or(b"?")
+}
+
+/// Without cgroups, the task has none.
+#[cfg(not(CONFIG_CGROUPS))]
+fn current_cgroup(_buf: &mut [u8]) -> &[u8] {
+    b"?"
 }
 
 kernel::lsm_hooks! {

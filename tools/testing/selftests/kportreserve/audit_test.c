@@ -13,6 +13,8 @@
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/prctl.h>
 #include <sys/time.h>
 #include "../kselftest_harness.h"
@@ -711,6 +713,135 @@ TEST_F(audit, owner_bind_is_not_audited)
 	close(fd);
 	EXPECT_EQ(0, audit_count(self->saved.audit_fd, AUDIT_KPORTRESERVE_ACCESS, "pid",
 				 self->task.pid, NULL, 0));
+}
+
+/* The rule's program in the impostor tests: a path no test installs outside a jail. */
+#define JAILED_OWNER "/usr/sbin/kpr-audit-owner"
+
+/*
+ * Makes @jail, a copy of bind_helper at JAILED_OWNER inside it, and its
+ * directories on the way; @fresh_mount puts a tmpfs of this mount namespace
+ * at @jail first.  Writes the copy's device and inode numbers to @info.
+ * Returns 0 or -errno.
+ */
+static int make_jail(const char *jail, bool fresh_mount, struct stat *info)
+{
+	char copy[PATH_MAX], *slash;
+
+	if (mkdir(jail, 0755) && errno != EEXIST)
+		return -errno;
+	if (fresh_mount && mount("tmpfs", jail, "tmpfs", 0, "mode=0755"))
+		return -errno;
+	snprintf(copy, sizeof(copy), "%s%s", jail, JAILED_OWNER);
+	for (slash = strchr(copy + strlen(jail) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(copy, 0755);
+		*slash = '/';
+	}
+	if (kpr_install_helper(copy))
+		return -EIO;
+	return stat(copy, info) ? -errno : 0;
+}
+
+/*
+ * Runs JAILED_OWNER chrooted in @jail, in a mount namespace of its own with a
+ * tmpfs at @jail if @private_ns, binding @port.  Writes the device and inode
+ * numbers of the file it ran to @info.  Returns its exit status (the errno of
+ * its bind), or -1.
+ */
+static int run_jailed_owner(const char *jail, bool private_ns, unsigned short port,
+			    struct stat *info)
+{
+	char port_arg[8];
+	int pipefd[2], status;
+	pid_t pid;
+
+	snprintf(port_arg, sizeof(port_arg), "%hu", port);
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct stat copy;
+
+		close(pipefd[0]);
+		if (private_ns && (unshare(CLONE_NEWNS) ||
+				   mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)))
+			_exit(120);
+		if (make_jail(jail, private_ns, &copy))
+			_exit(121);
+		if (write(pipefd[1], &copy, sizeof(copy)) != sizeof(copy))
+			_exit(122);
+		if (chroot(jail) || chdir("/"))
+			_exit(123);
+		execl(JAILED_OWNER, JAILED_OWNER, "inet", "tcp", port_arg, NULL);
+		_exit(126);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], info, sizeof(*info)) != sizeof(*info))
+		memset(info, 0, sizeof(*info));
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Reserves a free port for JAILED_OWNER, has a jailed copy of another binary
+ * at that path bind it, and checks the denial's record: @exe where PID 1's
+ * root sees the file, the rule's path only as task_exe, and the file's numbers.
+ */
+static void expect_jailed_impostor(struct __test_metadata *const _metadata, int audit_fd,
+				   bool private_ns)
+{
+	char jail[PATH_MAX], expected[2 * PATH_MAX + 3], record[AUDIT_RECORD_MAX + 1];
+	char rule[64], lport[8], number[32];
+	unsigned short port = free_port(AF_INET, SOCK_STREAM, PORT_FIRST - 1);
+	struct stat copy;
+
+	ASSERT_NE(0, port);
+	kpr_test_dir(jail, sizeof(jail) - 16);
+	strcat(jail, private_ns ? "/ns-jail" : "/jail");
+	snprintf(rule, sizeof(rule), "%hu %s\n", port, JAILED_OWNER);
+	ASSERT_EQ(0, kpr_write(rule));
+	ASSERT_EQ(EADDRINUSE, run_jailed_owner(jail, private_ns, port, &copy));
+	ASSERT_NE(0, copy.st_ino);
+
+	snprintf(lport, sizeof(lport), "%hu", port);
+	ASSERT_EQ(1, audit_count(audit_fd, AUDIT_KPORTRESERVE_ACCESS, "lport", lport, record,
+				 sizeof(record)));
+	/* The rule's path appears only as what the task saw from its own root. */
+	audit_untrusted(JAILED_OWNER, expected, sizeof(expected));
+	expect_field(_metadata, record, "task_exe", expected);
+	if (private_ns) {
+		/* A tmpfs in a mount namespace of its own: PID 1's root cannot reach it. */
+		expect_field(_metadata, record, "exe", "\"?\"");
+	} else {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s%s", jail, JAILED_OWNER);
+		audit_untrusted(path, expected, sizeof(expected));
+		expect_field(_metadata, record, "exe", expected);
+	}
+	snprintf(number, sizeof(number), "%02x:%02x", major(copy.st_dev), minor(copy.st_dev));
+	expect_field(_metadata, record, "exe_dev", number);
+	snprintf(number, sizeof(number), "%llu", (unsigned long long)copy.st_ino);
+	expect_field(_metadata, record, "exe_ino", number);
+	if (!private_ns) {
+		snprintf(expected, sizeof(expected), "%s%s", jail, JAILED_OWNER);
+		unlink(expected);
+	}
+}
+
+TEST_F(audit, chrooted_impostor_is_named_from_pid1_root)
+{
+	expect_jailed_impostor(_metadata, self->saved.audit_fd, false);
+}
+
+TEST_F(audit, impostor_in_own_mount_namespace_is_marked)
+{
+	expect_jailed_impostor(_metadata, self->saved.audit_fd, true);
 }
 
 TEST_HARNESS_MAIN

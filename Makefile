@@ -5,7 +5,21 @@
 
 obj-$(CONFIG_SECURITY_KPORTRESERVE) += kportreserve.o
 
-# A Kconfig string reaches Rust code only through the environment: boot.rs reads
-# the built-in policy with env!(), as include/config/auto.conf has it. boot.rs
-# names the option, so kbuild rebuilds it when the option changes.
-export KPORTRESERVE_BOOT_POLICY := $(CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY)
+# The built-in policy: the file CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY names
+# (absolute, or relative to the source tree), in the policy file's grammar,
+# built in as IPE builds in its boot policy.  It is copied into the build tree,
+# empty without one, and boot.rs includes the copy, whose path reaches it
+# through the environment; include_bytes!() makes it a dependency of the crate.
+boot-policy := $(CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY)
+boot-policy-src := $(if $(boot-policy),$(if $(filter /%,$(boot-policy)),,$(srctree)/)$(boot-policy))
+
+filechk_boot_policy = $(if $(boot-policy-src),cat $(boot-policy-src),true)
+
+$(obj)/boot_policy: $(boot-policy-src) FORCE
+	$(call filechk,boot_policy)
+
+$(obj)/kportreserve.o: $(obj)/boot_policy
+
+clean-files += boot_policy
+
+export KPORTRESERVE_BOOT_POLICY_FILE := $(abspath $(obj)/boot_policy)

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The policy in force before user space runs: the built-in policy
+//! The policy in force before user space runs: the built-in policy file
 //! (`CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY`), then the kernel parameters
 //! `kportreserve.policy=`, `kportreserve.mode=` and `kportreserve.lock=`, applied at init.
 //!
-//! Both policies are written as the policy file is, with `;` for a newline (a kernel
-//! parameter holds none) and `\073` for a `;` inside a path. Each is one transaction: one
-//! that is refused is logged with its line and reason and applies nothing, and the kernel
-//! boots either way. Paths are resolved at bind time, so no file system is needed here.
+//! The built-in policy is a policy file; the command line's is written as the policy file
+//! is, with `;` for a newline (a kernel parameter holds none) and `\073` for a `;` inside a
+//! path. Each is one transaction: one that is refused is logged with its line and reason
+//! and applies nothing, and the kernel boots either way. Paths are resolved at bind time, so
+//! no file system is needed here.
 
 use kernel::{prelude::*, sync::GlobalGuard};
 
@@ -23,9 +24,9 @@ use crate::{
     },
 };
 
-/// The built-in policy, `CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY`, as the Makefile passes
-/// it: a Kconfig string reaches Rust code no other way.
-const BUILT_IN: &str = env!("KPORTRESERVE_BOOT_POLICY");
+/// The built-in policy: the file `CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY` names, as the
+/// Makefile copies it into the build tree (empty without one).
+const BUILT_IN: &[u8] = include_bytes!(env!("KPORTRESERVE_BOOT_POLICY_FILE"));
 
 kernel::builtin_param! {
     /// Policy lines separated by `;`, applied after the built-in policy.
@@ -50,7 +51,8 @@ pub(crate) fn init() {
     apply(
         &mut writer,
         "CONFIG_SECURITY_KPORTRESERVE_BOOT_POLICY",
-        BUILT_IN.as_bytes(),
+        BUILT_IN,
+        false,
     );
     match MODE.value().map(CStr::to_bytes) {
         None | Some(b"enforcing") => {}
@@ -61,7 +63,7 @@ pub(crate) fn init() {
         Some(_) => pr_err!("kportreserve.mode= must be enforcing or permissive: enforcing\n"),
     }
     if let Some(text) = POLICY.value() {
-        apply(&mut writer, "kportreserve.policy=", text.to_bytes());
+        apply(&mut writer, "kportreserve.policy=", text.to_bytes(), true);
     }
     if LOCK.value() {
         // Even after a refused boot policy: the administrator asked that nothing change
@@ -73,12 +75,21 @@ pub(crate) fn init() {
     }
 }
 
-/// Applies one boot policy as one transaction, and logs the outcome; `source` names it.
-fn apply(writer: &mut GlobalGuard<WRITER>, source: &str, text: &[u8]) {
-    if text.iter().all(|&c| matches!(c, b' ' | b'\t' | b';')) {
+/// Applies one boot policy as one transaction, and logs the outcome; `source` names it, and
+/// `semicolons` tells whether `;` ends its lines (the command line's) or newlines do (a file).
+fn apply(writer: &mut GlobalGuard<WRITER>, source: &str, text: &[u8], semicolons: bool) {
+    if text
+        .iter()
+        .all(|&c| matches!(c, b' ' | b'\t' | b'\n') || (semicolons && c == b';'))
+    {
         return;
     }
-    match apply_text(writer, text) {
+    let applied = if semicolons {
+        to_lines(text).and_then(|lines| apply_text(writer, &lines))
+    } else {
+        apply_text(writer, text)
+    };
+    match applied {
         Ok(()) => pr_info!(
             "{}: applied, rules in force: {}\n",
             source,
@@ -98,9 +109,9 @@ fn apply(writer: &mut GlobalGuard<WRITER>, source: &str, text: &[u8]) {
     }
 }
 
-/// Applies boot policy text as one transaction, all or nothing.
+/// Applies policy file text as one transaction, all or nothing.
 fn apply_text(writer: &mut GlobalGuard<WRITER>, text: &[u8]) -> Result<(), Rejection> {
-    let lines = grammar::parse(&to_lines(text)?, 1)?;
+    let lines = grammar::parse(text, 1)?;
     // Dropping the old snapshot waits for a grace period, with the lock held: at init, before
     // the scheduler runs, `synchronize_rcu()` returns at once.
     drop(policy::update(writer, &lines)?);
@@ -156,16 +167,15 @@ mod tests {
 
     #[test]
     fn boot_policy_applies_as_one_transaction() -> Result {
-        let _saved = policy::SavedForTests::new();
+        if !policy::take_over_for_test() {
+            return Ok(());
+        }
         let mut writer = WRITER.lock();
-        apply_text(
-            &mut writer,
-            b"clear;# a comment;41000 /a\\073b;41001-41002 <kernel>",
-        )
-        .map_err(|r| r.error)?;
+        let command_line = lines("clear;# a comment;41000 /a\\073b;41001-41002 <kernel>")?;
+        apply_text(&mut writer, &command_line).map_err(|r| r.error)?;
         let good = rendered()?;
         // Line 3 is refused: nothing of the text applies.
-        let refused = apply_text(&mut writer, b"clear;41003 /c;41004 c").err();
+        let refused = apply_text(&mut writer, b"clear\n41003 /c\n41004 c\n").err();
         let after = rendered()?;
         drop(writer);
         assert_eq!(&good[..], b"41000 /a;b\n41001-41002 <kernel>\n");

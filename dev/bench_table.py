@@ -29,6 +29,7 @@ rows = [
     ("d_owner", "(d) owner binds its reserved port"),
     ("e_denied", "(e) denied bind"),
     ("f_landlock", "(f) Landlock ruleset allowing the port"),
+    ("h_cgroup", "(h) task of a cgroup rule binds its port"),
 ]
 print(f"{'socket+bind+close':40} {'TCP min':>8} {'median':>8} {'ratio':>6} {'r(med)':>6}  "
       f"{'UDP min':>8} {'median':>8} {'ratio':>6} {'r(med)':>6}")

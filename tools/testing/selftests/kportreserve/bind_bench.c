@@ -8,7 +8,8 @@
  * bind loop (a), the same loop under a Landlock ruleset that allows the port
  * (f), and execve(). "on" runs with kportreserve: an empty policy (b), 60,000
  * rules none of which covers the port (c, also with 1 and 1,024 rules), the
- * owner binding its reserved port (d), a denied bind (e), the cost of loading
+ * owner binding its reserved port (d), a denied bind (e), a task of the cgroup a
+ * rule names binding its port (h), the cost of loading
  * policies of 1, 1,024 and 60,000 rules, and execve(). Both phases also time
  * connect() on unbound sockets (g), where the kernel chooses the port and
  * asks KPortReserve about each candidate: off, with an empty policy, and with
@@ -21,6 +22,7 @@
 
 #include <linux/landlock.h>
 #include <netinet/tcp.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -269,6 +271,31 @@ static int landlock_allow_port(unsigned short port)
 	return 0;
 }
 
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define BENCH_CGROUP "kpr-bench"
+
+/*
+ * Moves this process into the cgroup BENCH_CGROUP (cgroup v2, made and mounted
+ * as needed) when @enter, back to the root when not.  Returns 0 or -1.
+ */
+static int bench_cgroup(bool enter)
+{
+	char pid[16];
+
+	if (access(CGROUP_ROOT "/cgroup.procs", F_OK) &&
+	    mount("none", CGROUP_ROOT, "cgroup2", 0, NULL))
+		return -1;
+	if (enter && mkdir(CGROUP_ROOT "/" BENCH_CGROUP, 0755) && errno != EEXIST)
+		return -1;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (kpr_write_file(enter ? CGROUP_ROOT "/" BENCH_CGROUP "/cgroup.procs" :
+				   CGROUP_ROOT "/cgroup.procs", pid))
+		return -1;
+	if (!enter)
+		rmdir(CGROUP_ROOT "/" BENCH_CGROUP);
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	size_t cap = 4 << 20;
@@ -323,7 +350,16 @@ int main(int argc, char *argv[])
 	kpr_write(policy);
 	measure_binds("d_owner", BENCH_PORT, 0);
 	measure_binds("e_denied", BENCH_PORT + 1, EADDRINUSE);
+
+	snprintf(policy, sizeof(policy), "clear\n%d cgroup:/" BENCH_CGROUP "\n", BENCH_PORT);
+	if (!bench_cgroup(true) && !kpr_write(policy)) {
+		measure_binds("h_cgroup", BENCH_PORT, 0);
+	} else {
+		printf("RESULT h_cgroup tcp -1 -1\nRESULT h_cgroup udp -1 -1\n");
+		fflush(stdout);
+	}
 	kpr_write("clear\n");
+	bench_cgroup(false);
 	free(buf);
 	return 0;
 }

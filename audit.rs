@@ -18,7 +18,8 @@ use crate::{
 
 /// Appends ` pid=N comm=... exe=...`, the strings as audit writes untrusted ones: `exe` from
 /// PID 1's root (`?` where it cannot reach the file), `task_exe` where the task sees its file
-/// at another path from a root of its own, and the file's `exe_dev` and `exe_ino`.
+/// at another path from a root of its own, `exe_deleted=1` where the file has no name any
+/// more, and the file's `exe_dev` and `exe_ino`.
 fn subject(record: &mut Record, subject: &Subject<'_>) {
     let _ = write!(record, " pid={} comm=", subject.pid);
     record.untrusted_string(subject.comm);
@@ -31,6 +32,9 @@ fn subject(record: &mut Record, subject: &Subject<'_>) {
     if let Some(task_path) = exe.task_path {
         let _ = record.write_str(" task_exe=");
         record.untrusted_string(task_path);
+    }
+    if exe.deleted {
+        let _ = record.write_str(" exe_deleted=1");
     }
     let (major, minor, ino) = exe.dev_ino;
     let _ = write!(record, " exe_dev={major:02x}:{minor:02x} exe_ino={ino}");
@@ -50,8 +54,7 @@ pub(crate) fn denied(
     if !kernel::audit::enabled() {
         return false;
     }
-    // As other LSMs record accesses: no sleeping on a full backlog while a bind waits (the
-    // bindx hook holds the socket lock).
+    // As other LSMs record accesses: a bind never waits for room in a full audit backlog.
     let flags = GFP_ATOMIC | __GFP_NOWARN;
     let Some(mut record) = Record::start(bindings::AUDIT_KPORTRESERVE_ACCESS, flags) else {
         return true;

@@ -287,7 +287,8 @@ struct SavedForTest {
 
 /// Takes the policy, mode and lock over for a KUnit test that changes them: unlocked,
 /// enforcing, and put back as they were when the test ends, however it ends. Returns whether
-/// the test may go on; when not, the test is marked skipped and nothing was changed.
+/// the test may go on; when not, the test is marked skipped (which `dev/test` counts as a
+/// failure) and nothing was changed.
 ///
 /// The state is put back by a KUnit cleanup action, which runs even after a failed
 /// assertion, which ends a test without unwinding (a `Drop` would not run).
@@ -326,6 +327,8 @@ pub(crate) fn take_over_for_test() -> bool {
         },
         GFP_KERNEL,
     ) else {
+        // SAFETY: `test` is the current test, live while it runs.
+        unsafe { mark_skipped(test, b"no memory to save the policy in force") };
         return false;
     };
     LOCKED.store(false, Relaxed);
@@ -340,6 +343,11 @@ pub(crate) fn take_over_for_test() -> bool {
             KBox::into_raw(saved).cast(),
         )
     };
+    if ret != 0 {
+        // The action ran at once and put the state back.
+        // SAFETY: `test` is the current test, live while it runs.
+        unsafe { mark_skipped(test, b"no memory for the action that puts the policy back") };
+    }
     ret == 0
 }
 
@@ -367,15 +375,21 @@ unsafe extern "C" fn put_back_after_test(saved: *mut core::ffi::c_void) {
 /// `test` must be the live current test.
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
 unsafe fn mark_skipped(test: *mut bindings::kunit, reason: &[u8]) {
-    // SAFETY: `test` is live and only this test's thread writes its status while it runs.
-    let test = unsafe { &mut *test };
-    let comment = &mut test.status_comment;
-    let len = reason.len().min(comment.len() - 1);
-    for (dst, src) in comment.iter_mut().zip(&reason[..len]) {
-        *dst = *src as kernel::ffi::c_char;
+    // SAFETY: `test` is live; only the test's own thread writes its status and comment while
+    // it runs, and only these two fields are touched, through raw pointers, as the C macro
+    // does: other fields of `struct kunit` may be used by other threads.
+    unsafe {
+        let comment = &raw mut (*test).status_comment;
+        let len = reason.len().min((*comment).len() - 1);
+        for (i, &byte) in reason[..len].iter().enumerate() {
+            (*comment)[i] = byte as kernel::ffi::c_char;
+        }
+        (*comment)[len] = 0;
+        ptr::write_volatile(
+            &raw mut (*test).status,
+            bindings::kunit_status_KUNIT_SKIPPED,
+        );
     }
-    comment[len] = 0;
-    test.status = bindings::kunit_status_KUNIT_SKIPPED;
 }
 
 /// A snapshot taken out of force, released after an RCU grace period when dropped.

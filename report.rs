@@ -76,9 +76,10 @@ impl fmt::Display for Quoted<'_> {
     }
 }
 
-/// Writes ` exe="PATH" dev=MAJ:MIN ino=N`, with ` task_exe="PATH"` when the task sees its file
-/// at another path (`exe="?"` when PID 1's root cannot reach it), or ` exe="?"` for a task that
-/// executed nothing: the log line's form of the audit record's fields.
+/// Writes ` exe="PATH" exe_dev=MAJ:MIN exe_ino=N`, with ` task_exe="PATH"` when the task sees
+/// its file at another path (`exe="?"` when PID 1's root cannot reach it) and ` exe_deleted=1`
+/// when the file has no name any more, or ` exe="?"` for a task that executed nothing: the log
+/// line's form of the audit record's fields.
 struct ExeFields<'a>(&'a Option<Exe<'a>>);
 
 impl fmt::Display for ExeFields<'_> {
@@ -93,6 +94,9 @@ impl fmt::Display for ExeFields<'_> {
             fmt::Display::fmt(&Quoted(task_path), f)?;
         }
         f.write_str("\"")?;
+        if exe.deleted {
+            f.write_str(" exe_deleted=1")?;
+        }
         let (major, minor, ino) = exe.dev_ino;
         write!(f, " exe_dev={major:02x}:{minor:02x} exe_ino={ino}")
     }
@@ -202,6 +206,7 @@ mod tests {
         let exe = |path, task_path| Exe {
             path,
             task_path,
+            deleted: false,
             dev_ino: (8, 1, 1234),
         };
         assert_eq!(fields(None)?.to_bytes(), br#" exe="?""#);
@@ -217,6 +222,15 @@ mod tests {
         assert_eq!(
             fields(Some(exe(None, Some(b"/usr/sbin/a"))))?.to_bytes(),
             br#" exe="?" task_exe="/usr/sbin/a" exe_dev=08:01 exe_ino=1234"#
+        );
+        // A binary replaced by an upgrade while it runs.
+        let upgraded = Exe {
+            deleted: true,
+            ..exe(Some(b"/usr/sbin/a"), None)
+        };
+        assert_eq!(
+            fields(Some(upgraded))?.to_bytes(),
+            br#" exe="/usr/sbin/a" exe_deleted=1 exe_dev=08:01 exe_ino=1234"#
         );
         Ok(())
     }

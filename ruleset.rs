@@ -272,7 +272,7 @@ fn check_limits(rules: &[Rule]) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Gives new counters to the rules without any, those this write adds; they share per-CPU
+/// Gives new counters to the rules without any, those this write adds; they share
 /// allocations ([`NewCounters`]).
 fn give_counters(rules: &mut [Rule]) -> Result<(), AllocError> {
     let new = rules.iter().filter(|rule| rule.counters.is_none()).count();

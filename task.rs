@@ -187,6 +187,9 @@ pub(crate) struct Exe<'a> {
     /// Its path as the task sees it, from its own root, when that differs: the task chooses
     /// both its root and what it finds there.
     pub(crate) task_path: Option<&'a [u8]>,
+    /// Whether the file has no name any more (unlinked, or replaced by an upgrade): its paths
+    /// are where it was.
+    pub(crate) deleted: bool,
     /// The device (major, minor) and inode numbers of the file: what no name can fake while
     /// the task runs it.
     pub(crate) dev_ino: (u32, u32, u64),
@@ -205,10 +208,19 @@ pub(crate) fn with_subject<R>(f: impl FnOnce(&Subject<'_>) -> R) -> R {
         let exe = exe?;
         let root = FsStruct::userspace_init().map(FsStruct::root);
         let path = root.and_then(|root| exe.path().write_from_into(&root, &mut init_buf).ok()?);
-        let task_path = exe.path().write_into(&mut task_buf).ok();
+        let deleted = exe.path().is_unlinked();
+        // `d_path()` says " (deleted)" where `__d_path()` does not: compare without it.
+        let task_path =
+            exe.path().write_into(&mut task_buf).ok().map(|task_path| {
+                match task_path.strip_suffix(b" (deleted)") {
+                    Some(name) if deleted => name,
+                    _ => task_path,
+                }
+            });
         Some(Exe {
             task_path: task_path.filter(|task_path| Some(*task_path) != path),
             path,
+            deleted,
             dev_ino: exe.dev_ino(),
         })
     });

@@ -844,4 +844,63 @@ TEST_F(audit, impostor_in_own_mount_namespace_is_marked)
 	expect_jailed_impostor(_metadata, self->saved.audit_fd, true);
 }
 
+/*
+ * A server whose binary an upgrade replaced while it ran binds its port: it
+ * no longer runs the rule's program, and the record says its file has no
+ * name any more, at the path it had.
+ */
+TEST_F(audit, replaced_binary_is_marked_deleted)
+{
+	char dir[PATH_MAX], prog[PATH_MAX + 16], staged[PATH_MAX + 16], rule[PATH_MAX + 32];
+	char record[AUDIT_RECORD_MAX + 1], expected[2 * PATH_MAX + 3], port_arg[8], c;
+	unsigned short port = free_port(AF_INET, SOCK_STREAM, PORT_FIRST - 1);
+	int to_helper[2], from_helper[2], status;
+	struct stat old;
+	pid_t pid;
+
+	ASSERT_NE(0, port);
+	kpr_test_dir(dir, sizeof(dir));
+	snprintf(prog, sizeof(prog), "%s/kpr-upgraded", dir);
+	snprintf(staged, sizeof(staged), "%s/kpr-upgraded.new", dir);
+	snprintf(port_arg, sizeof(port_arg), "%hu", port);
+	ASSERT_EQ(0, kpr_install_helper(prog));
+	ASSERT_EQ(0, stat(prog, &old));
+	snprintf(rule, sizeof(rule), "%hu %s\n", port, prog);
+	ASSERT_EQ(0, kpr_write(rule));
+
+	ASSERT_EQ(0, pipe2(to_helper, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(from_helper, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (dup2(to_helper[0], STDIN_FILENO) < 0 ||
+		    dup2(from_helper[1], STDOUT_FILENO) < 0)
+			_exit(120);
+		execl(prog, prog, "inet", "tcp", port_arg, "wait", NULL);
+		_exit(126);
+	}
+	close(to_helper[0]);
+	close(from_helper[1]);
+	ASSERT_EQ(1, read(from_helper[0], &c, 1));
+	/* The upgrade: a new file renamed over the running one. */
+	ASSERT_EQ(0, kpr_install_helper(staged));
+	ASSERT_EQ(0, rename(staged, prog));
+	ASSERT_EQ(1, write(to_helper[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(to_helper[1]);
+	close(from_helper[0]);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(EADDRINUSE, WEXITSTATUS(status));
+
+	ASSERT_EQ(1, audit_count(self->saved.audit_fd, AUDIT_KPORTRESERVE_ACCESS, "lport",
+				 port_arg, record, sizeof(record)));
+	audit_untrusted(prog, expected, sizeof(expected));
+	expect_field(_metadata, record, "exe", expected);
+	expect_field(_metadata, record, "exe_deleted", "1");
+	expect_field(_metadata, record, "task_exe", "(missing)");
+	snprintf(expected, sizeof(expected), "%llu", (unsigned long long)old.st_ino);
+	expect_field(_metadata, record, "exe_ino", expected);
+	unlink(prog);
+}
+
 TEST_HARNESS_MAIN

@@ -851,10 +851,10 @@ TEST_F(audit, impostor_in_own_mount_namespace_is_marked)
  */
 TEST_F(audit, replaced_binary_is_marked_deleted)
 {
-	char dir[PATH_MAX], prog[PATH_MAX + 16], staged[PATH_MAX + 16], rule[PATH_MAX + 32];
-	char record[AUDIT_RECORD_MAX + 1], expected[2 * PATH_MAX + 3], port_arg[8], c;
+	char dir[PATH_MAX], prog[PATH_MAX + 32], staged[PATH_MAX + 32], rule[PATH_MAX + 64];
+	char record[AUDIT_RECORD_MAX + 1], expected[2 * PATH_MAX + 3], port_arg[8];
 	unsigned short port = free_port(AF_INET, SOCK_STREAM, PORT_FIRST - 1);
-	int to_helper[2], from_helper[2], status;
+	int to_helper, from_helper, status;
 	struct stat old;
 	pid_t pid;
 
@@ -868,27 +868,16 @@ TEST_F(audit, replaced_binary_is_marked_deleted)
 	snprintf(rule, sizeof(rule), "%hu %s\n", port, prog);
 	ASSERT_EQ(0, kpr_write(rule));
 
-	ASSERT_EQ(0, pipe2(to_helper, O_CLOEXEC));
-	ASSERT_EQ(0, pipe2(from_helper, O_CLOEXEC));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (dup2(to_helper[0], STDIN_FILENO) < 0 ||
-		    dup2(from_helper[1], STDOUT_FILENO) < 0)
-			_exit(120);
-		execl(prog, prog, "inet", "tcp", port_arg, "wait", NULL);
-		_exit(126);
-	}
-	close(to_helper[0]);
-	close(from_helper[1]);
-	ASSERT_EQ(1, read(from_helper[0], &c, 1));
+	pid = kpr_start_waiting((char *[]){ prog, "inet", "tcp", port_arg, "wait", NULL },
+				&to_helper, &from_helper);
+	ASSERT_LT(0, pid);
 	/* The upgrade: a new file renamed over the running one. */
 	ASSERT_EQ(0, kpr_install_helper(staged));
 	ASSERT_EQ(0, rename(staged, prog));
-	ASSERT_EQ(1, write(to_helper[1], "g", 1));
+	ASSERT_EQ(1, write(to_helper, "g", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	close(to_helper[1]);
-	close(from_helper[0]);
+	close(to_helper);
+	close(from_helper);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(EADDRINUSE, WEXITSTATUS(status));
 

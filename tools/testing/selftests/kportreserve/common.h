@@ -467,4 +467,74 @@ static inline int kpr_become_nobody(void)
 	return 0;
 }
 
+/*
+ * Returns whether a socket of the initial network namespace in @table
+ * (/proc/net/tcp, udp6, ...) holds local port @port.
+ */
+static inline bool kpr_port_held(const char *table, unsigned short port)
+{
+	char line[512], local[32];
+	bool held = false;
+	FILE *file;
+
+	snprintf(local, sizeof(local), ":%04X ", port);
+	file = fopen(table, "r");
+	if (!file)
+		return false;
+	while (!held && fgets(line, sizeof(line), file)) {
+		/* "  sl  local_address rem_address ...": the first address is the local one. */
+		char *addr = strchr(line, ':');
+
+		addr = addr ? strchr(addr + 1, ':') : NULL;
+		held = addr && !strncmp(addr, local, strlen(local));
+	}
+	fclose(file);
+	return held;
+}
+
+/*
+ * Starts @argv[0] with @argv, whose last argument is bind_helper's "wait",
+ * and waits until it is ready to bind.  Its stdin and stdout are pipes, and
+ * it holds no other end of them (close-on-exec); @to gets the end that sends
+ * it "go" (one byte), @from the one it said "ready" on.  Returns its pid, or
+ * -1 (with the child reaped, or none started).
+ */
+static inline pid_t kpr_start_waiting(char *const argv[], int *to, int *from)
+{
+	int to_helper[2], from_helper[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(to_helper, O_CLOEXEC))
+		return -1;
+	if (pipe2(from_helper, O_CLOEXEC)) {
+		close(to_helper[0]);
+		close(to_helper[1]);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		if (dup2(to_helper[0], STDIN_FILENO) < 0 ||
+		    dup2(from_helper[1], STDOUT_FILENO) < 0)
+			_exit(120);
+		execv(argv[0], argv);
+		_exit(126);
+	}
+	close(to_helper[0]);
+	close(from_helper[1]);
+	if (pid > 0 && read(from_helper[0], &c, 1) != 1) {
+		close(to_helper[1]);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	if (pid < 0) {
+		close(to_helper[1]);
+		close(from_helper[0]);
+		return -1;
+	}
+	*to = to_helper[1];
+	*from = from_helper[0];
+	return pid;
+}
+
 #endif /* _SELFTESTS_KPORTRESERVE_COMMON_H */

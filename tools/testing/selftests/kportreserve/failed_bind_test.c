@@ -62,28 +62,6 @@ static int udp_bound(unsigned short port)
 	return fd;
 }
 
-/* Returns whether some UDP socket of the initial namespace holds @port (/proc/net/udp). */
-static bool udp_port_held(unsigned short port)
-{
-	char line[512], local[32];
-	bool held = false;
-	FILE *table;
-
-	snprintf(local, sizeof(local), ":%04X ", port);
-	table = fopen("/proc/net/udp", "r");
-	if (!table)
-		return false;
-	while (!held && fgets(line, sizeof(line), table)) {
-		/* "  sl  local_address rem_address ...": the first address is the local one. */
-		char *addr = strchr(line, ':');
-
-		addr = addr ? strchr(addr + 1, ':') : NULL;
-		held = addr && !strncmp(addr, local, strlen(local));
-	}
-	fclose(table);
-	return held;
-}
-
 /* A sockaddr_rxrpc of service @service over UDP at 127.0.0.1:@port. */
 static struct sockaddr_rxrpc rxrpc_addr(unsigned short service, unsigned short port)
 {
@@ -151,9 +129,9 @@ static bool udp_port_freed(unsigned short port)
 {
 	int i;
 
-	for (i = 0; i < 200 && udp_port_held(port); i++)
+	for (i = 0; i < 200 && kpr_port_held("/proc/net/udp", port); i++)
 		usleep(10000);
-	return !udp_port_held(port);
+	return !kpr_port_held("/proc/net/udp", port);
 }
 
 /*
@@ -189,7 +167,7 @@ static void expect_armed_rxrpc_keeps_nothing(struct __test_metadata *const _meta
 	ASSERT_TRUE(udp_port_freed(port));
 
 	rxrpc_start_call(fd, port);
-	EXPECT_FALSE(udp_port_held(port)) {
+	EXPECT_FALSE(kpr_port_held("/proc/net/udp", port)) {
 		TH_LOG("the RxRPC socket took reserved UDP port %hu", port);
 	}
 	close(fd);

@@ -380,8 +380,8 @@ static int mount_overlay(const char *lower, const char *merged, const char *bina
 
 TEST_F(identity, recycled_filesystem_does_not_impersonate)
 {
-	char lower[128], merged[128], prog[160], spoof[160], policy[256], c;
-	int to_helper[2], from_helper[2], status, err;
+	char lower[128], merged[128], prog[160], spoof[160], policy[256];
+	int to_helper, from_helper, status, err;
 	struct stat first, second;
 	pid_t pid;
 
@@ -401,22 +401,10 @@ TEST_F(identity, recycled_filesystem_does_not_impersonate)
 	 * mm->exe_file (PR_SET_MM_MAP does it for user-namespace root) so
 	 * that nothing it holds pins the overlay, and waits.
 	 */
-	/* Close-on-exec: the helper must hold no end but its stdin and stdout. */
-	ASSERT_EQ(0, pipe2(to_helper, O_CLOEXEC));
-	ASSERT_EQ(0, pipe2(from_helper, O_CLOEXEC));
 	snprintf(spoof, sizeof(spoof), "spoof=%s", self->impostor);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (dup2(to_helper[0], STDIN_FILENO) < 0 ||
-		    dup2(from_helper[1], STDOUT_FILENO) < 0)
-			_exit(120);
-		execl(prog, prog, "inet", "tcp", self->port, spoof, "wait", NULL);
-		_exit(126);
-	}
-	close(to_helper[0]);
-	close(from_helper[1]);
-	ASSERT_EQ(1, read(from_helper[0], &c, 1));
+	pid = kpr_start_waiting((char *[]){ prog, "inet", "tcp", self->port, spoof, "wait", NULL },
+				&to_helper, &from_helper);
+	ASSERT_LT(0, pid);
 
 	/* The first overlay goes; the server's comes, at the same path. */
 	ASSERT_EQ(0, umount2(merged, MNT_DETACH));
@@ -430,15 +418,15 @@ TEST_F(identity, recycled_filesystem_does_not_impersonate)
 	ASSERT_EQ(0, kpr_write(policy));
 
 	/* The impostor still runs the first file: it is not the server. */
-	ASSERT_EQ(1, write(to_helper[1], "g", 1));
+	ASSERT_EQ(1, write(to_helper, "g", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(EADDRINUSE, WEXITSTATUS(status));
 	/* The server, executed from the second file, is. */
 	EXPECT_EQ(0, kpr_bind_as(prog, "inet", "tcp", ID_PORT));
 
-	close(to_helper[1]);
-	close(from_helper[0]);
+	close(to_helper);
+	close(from_helper);
 	EXPECT_EQ(0, umount2(merged, MNT_DETACH));
 	EXPECT_EQ(0, umount2(lower, MNT_DETACH));
 }

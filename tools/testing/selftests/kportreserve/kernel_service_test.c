@@ -45,31 +45,6 @@ FIXTURE_TEARDOWN(kernel_service)
 }
 
 /*
- * Returns whether a socket of the initial network namespace in the table
- * @table (/proc/net/tcp, udp6, ...) holds local port @port.
- */
-static bool port_held(const char *table, unsigned short port)
-{
-	char line[512], local[32];
-	bool held = false;
-	FILE *file;
-
-	snprintf(local, sizeof(local), ":%04X ", port);
-	file = fopen(table, "r");
-	if (!file)
-		return false;
-	while (!held && fgets(line, sizeof(line), file)) {
-		/* "  sl  local_address rem_address ...": the first address is the local one. */
-		char *addr = strchr(line, ':');
-
-		addr = addr ? strchr(addr + 1, ':') : NULL;
-		held = addr && !strncmp(addr, local, strlen(local));
-	}
-	fclose(file);
-	return held;
-}
-
-/*
  * Returns 0 if an RDS socket takes the TCP transport, -errno if not:
  * -EAFNOSUPPORT without RDS, -ENOPROTOOPT when RDS/TCP is not registered.
  */
@@ -90,8 +65,8 @@ TEST_F(kernel_service, kafs_leaves_reserved_cm_port)
 {
 	if (access("/proc/fs/afs", F_OK))
 		SKIP(return, "no kAFS in this kernel");
-	EXPECT_FALSE(port_held("/proc/net/udp", AFS_CM_PORT));
-	EXPECT_FALSE(port_held("/proc/net/udp6", AFS_CM_PORT));
+	EXPECT_FALSE(kpr_port_held("/proc/net/udp", AFS_CM_PORT));
+	EXPECT_FALSE(kpr_port_held("/proc/net/udp6", AFS_CM_PORT));
 }
 
 TEST_F(kernel_service, rds_tcp_does_not_listen_on_reserved_port)
@@ -100,8 +75,8 @@ TEST_F(kernel_service, rds_tcp_does_not_listen_on_reserved_port)
 
 	if (rds == -EAFNOSUPPORT)
 		SKIP(return, "no RDS in this kernel");
-	EXPECT_FALSE(port_held("/proc/net/tcp", RDS_TCP_PORT));
-	EXPECT_FALSE(port_held("/proc/net/tcp6", RDS_TCP_PORT));
+	EXPECT_FALSE(kpr_port_held("/proc/net/tcp", RDS_TCP_PORT));
+	EXPECT_FALSE(kpr_port_held("/proc/net/tcp6", RDS_TCP_PORT));
 	/* Built in, RDS/TCP did not start: it would not listen on its port. */
 	EXPECT_EQ(-ENOPROTOOPT, rds);
 }

@@ -19,8 +19,15 @@
 //! Only sockets of the initial network namespace are governed: other namespaces have ports
 //! of their own.
 
-use core::{marker::PhantomData, ptr::NonNull};
-use kernel::{bindings, ffi::c_int, prelude::*};
+use kernel::{
+    bindings,
+    lsm::Hooks,
+    net::sock::{
+        Sock,
+        Socket, //
+    },
+    prelude::*,
+};
 
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
 use crate::grammar;
@@ -63,83 +70,14 @@ fn inet_transport(sk_type: u16, protocol: u16) -> Option<Transport> {
     }
 }
 
-/// A socket the caller keeps alive for `'a`, read through the few fields the hooks need.
-///
-/// # Invariants
-///
-/// `self.sk` points to a `struct sock` that stays live for `'a`.
-#[derive(Clone, Copy)]
-struct Sock<'a> {
-    sk: NonNull<bindings::sock>,
-    _live: PhantomData<&'a bindings::sock>,
-}
-
-impl Sock<'_> {
-    /// Wraps `sk`, or returns `None` if it is null.
-    ///
-    /// # Safety
-    ///
-    /// A non-null `sk` must point to a socket that stays live for the lifetime chosen.
-    unsafe fn new(sk: *const bindings::sock) -> Option<Self> {
-        // INVARIANT: Non-null, and live for the lifetime by the function's contract.
-        NonNull::new(sk.cast_mut()).map(|sk| Self {
-            sk,
-            _live: PhantomData,
-        })
-    }
-
-    /// The family: the socket's, not its address's (IPv4 also binds AF_UNSPEC).
-    fn family(self) -> u32 {
-        // SAFETY: `sk` is live by the type invariant. READ_ONCE(), as setsockopt(IPV6_ADDRFORM)
-        // may change the family concurrently.
-        let family = unsafe {
-            core::ptr::read_volatile(&raw const (*self.sk.as_ptr()).__sk_common.skc_family)
-        };
-        u32::from(family)
-    }
-
-    /// The socket type and protocol, set when the socket is created.
-    fn type_and_protocol(self) -> (u16, u16) {
-        // SAFETY: `sk` is live by the type invariant. Read in C: bindgen's layout of
-        // `struct sock` is wrong past its cache-line groups.
-        unsafe {
-            (
-                bindings::sk_type(self.sk.as_ptr()),
-                bindings::sk_protocol(self.sk.as_ptr()),
-            )
-        }
-    }
-
-    /// Whether the kernel created the socket (`sock_create_kern()`).
-    fn is_kernel(self) -> bool {
-        // SAFETY: `sk` is live by the type invariant; the flag is set at creation.
-        unsafe { bindings::sk_kern_sock(self.sk.as_ptr()) }
-    }
-
-    /// Whether the socket belongs to the initial network namespace, the only one whose ports
-    /// are reserved.
-    #[cfg(CONFIG_NET_NS)]
-    fn in_initial_netns(self) -> bool {
-        // SAFETY: `sk` is live by the type invariant; its namespace is fixed at creation.
-        let net = unsafe { (*self.sk.as_ptr()).__sk_common.skc_net.net };
-        core::ptr::eq(net, &raw const bindings::init_net)
-    }
-
-    /// Whether the socket belongs to the initial network namespace: the only one.
-    #[cfg(not(CONFIG_NET_NS))]
-    fn in_initial_netns(self) -> bool {
-        true
-    }
-}
-
 /// Returns the port a `bind(2)` of `addr` on a socket of `family` asks for, read as leniently
 /// as any socket of the family takes it; `None` for another family, for port 0 (an automatic
 /// choice) and for addresses no socket of the family takes.
 ///
 /// The first half of the bind hook's fast path, inlined into it: no call, no lock.
 #[inline(always)]
-fn requested_port(family: u32, addr: &[u8]) -> Option<u16> {
-    match family {
+fn requested_port(family: u16, addr: &[u8]) -> Option<u16> {
+    match u32::from(family) {
         bindings::AF_INET => sockaddr::inet_port(addr, InetFamilies::V4),
         bindings::AF_INET6 => sockaddr::inet_port(addr, InetFamilies::V6AndV4),
         bindings::AF_SMC => sockaddr::inet_port(addr, InetFamilies::Any),
@@ -151,11 +89,11 @@ fn requested_port(family: u32, addr: &[u8]) -> Option<u16> {
 /// Returns the transport whose port a `bind(2)` of `addr` on `sk`, a socket of `family`,
 /// asks for, if KPortReserve guards it; `None` for another protocol or namespace, and for
 /// addresses the stack refuses anyway.
-fn bind_transport(sk: Sock<'_>, family: u32, addr: &[u8]) -> Option<Transport> {
+fn bind_transport(sk: &Sock, family: u16, addr: &[u8]) -> Option<Transport> {
+    let family = u32::from(family);
     let transport = match family {
         bindings::AF_INET | bindings::AF_INET6 => {
-            let (sk_type, protocol) = sk.type_and_protocol();
-            let transport = inet_transport(sk_type, protocol)?;
+            let transport = inet_transport(sk.sock_type(), sk.protocol())?;
             // Of the IPv6 sockets, only SCTP's take IPv4 addresses too.
             let ipv6_only = family == bindings::AF_INET6 && transport != Transport::Sctp;
             if ipv6_only && sockaddr::inet_port(addr, InetFamilies::V6).is_none() {
@@ -167,150 +105,99 @@ fn bind_transport(sk: Sock<'_>, family: u32, addr: &[u8]) -> Option<Transport> {
         bindings::AF_RXRPC => Transport::Rxrpc,
         _ => return None,
     };
-    sk.in_initial_netns().then_some(transport)
+    sk.in_initial_net().then_some(transport)
 }
 
 /// The bind hook's slow path, for a reserved `port`: out of line, so that the fast path
 /// saves no registers and sets up no frame for it.
 #[cold]
 #[inline(never)]
-fn check_reserved_bind(sk: Sock<'_>, family: u32, addr: &[u8], port: u16) -> c_int {
+fn check_reserved_bind(sk: &Sock, family: u16, addr: &[u8], port: u16) -> Result {
     match bind_transport(sk, family, addr) {
         Some(transport) => decide("bind", transport, addr, port),
-        None => 0,
+        None => Ok(()),
     }
 }
 
-/// Decides whether the current task may take `port` (asked for at the socket address `addr`),
-/// reports a denial, and returns the errno;
-/// in permissive mode, a would-be denial is reported and allowed.
+/// Decides whether the current task may take `port` (asked for at the socket address `addr`)
+/// and reports a denial; in permissive mode, a would-be denial is reported and allowed.
 ///
 /// May sleep: the rule's path is resolved for a reserved port.
-fn decide(operation: &'static str, transport: Transport, addr: &[u8], port: u16) -> c_int {
+fn decide(operation: &'static str, transport: Transport, addr: &[u8], port: u16) -> Result {
     if policy::may_bind(port, identity::current_is) {
-        return 0;
+        return Ok(());
     }
     let permissive = policy::is_permissive();
     report::denied(operation, transport, addr, port, permissive);
     if permissive {
-        0
+        Ok(())
     } else {
-        DENIED.to_errno()
+        Err(DENIED)
     }
 }
 
-/// Views the `len` bytes at `addr` as a slice; empty for a negative length.
-///
-/// # Safety
-///
-/// `addr` must point to at least `len` bytes that stay readable and unchanged for `'a`.
-unsafe fn address_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> &'a [u8] {
-    match usize::try_from(len) {
-        // SAFETY: By the function's contract.
-        Ok(len) if len > 0 => unsafe { core::slice::from_raw_parts(addr.cast(), len) },
-        _ => &[],
-    }
-}
+/// The socket hooks.
+pub(crate) struct NetHooks;
 
-/// The `socket_bind` hook: denies a reserved port to every program the policy does not name.
-///
-/// Malformed addresses are left to the stack, which refuses them with its own errno.
-///
-/// # Safety
-///
-/// Called by the LSM framework, in process context, with a live socket and an address of
-/// `addrlen` bytes copied into the kernel.
-pub(crate) unsafe extern "C" fn hook_socket_bind(
-    sock: *mut bindings::socket,
-    address: *mut bindings::sockaddr,
-    addrlen: c_int,
-) -> c_int {
-    // SAFETY: `sock` is live by the contract, and keeps its `sk` live.
-    let Some(sk) = (unsafe { Sock::new((*sock).sk) }) else {
-        return 0;
-    };
-    // SAFETY: The framework passes `addrlen` bytes at `address`, a kernel copy.
-    let addr = unsafe { address_bytes(address, addrlen) };
-    // Most binds are to unreserved ports, and an empty policy reserves none: such a bind
-    // pays two loads from the socket, the port's, and one bit test.
-    let family = sk.family();
-    match requested_port(family, addr) {
-        Some(port) if policy::is_reserved(port) => check_reserved_bind(sk, family, addr, port),
-        _ => 0,
-    }
-}
-
-/// The `sctp_bind_connect` hook: each port `sctp_bindx()` adds is checked as a bind.
-///
-/// One denied address fails the whole call, before the socket changes. Other options carry
-/// peer addresses or come from softirq (ASCONF), and sockets the kernel created (DLM's
-/// `sock_bind_add()`) pass, as `kernel_bind()` does.
-///
-/// # Safety
-///
-/// Called by the LSM framework with a live socket and `addrlen` bytes of addresses copied
-/// into the kernel; for `SCTP_SOCKOPT_BINDX_ADD`, in process context with the socket locked.
-pub(crate) unsafe extern "C" fn hook_sctp_bind_connect(
-    sk: *mut bindings::sock,
-    optname: c_int,
-    address: *mut bindings::sockaddr,
-    addrlen: c_int,
-) -> c_int {
-    if u32::try_from(optname) != Ok(bindings::SCTP_SOCKOPT_BINDX_ADD) || policy::is_empty() {
-        return 0;
-    }
-    // SAFETY: `sk` is live by the contract.
-    let Some(sk) = (unsafe { Sock::new(sk) }) else {
-        return 0;
-    };
-    if sk.is_kernel() || !sk.in_initial_netns() {
-        return 0;
-    }
-    // SAFETY: The framework passes `addrlen` bytes at `address`, a kernel copy.
-    let addrs = unsafe { address_bytes(address, addrlen) };
-    for port in sockaddr::BindxPorts::new(addrs) {
-        let ret = match port {
-            Ok((port, addr)) => decide("bindx", Transport::Sctp, addr, port),
-            Err(err) => err.to_errno(),
+#[vtable]
+impl Hooks for NetHooks {
+    /// Denies a reserved port to every program the policy does not name.
+    ///
+    /// Malformed addresses are left to the stack, which refuses them with its own errno.
+    fn socket_bind(sock: &Socket, addr: &[u8]) -> Result {
+        let Some(sk) = sock.sk() else {
+            return Ok(());
         };
-        if ret != 0 {
-            return ret;
+        // Most binds are to unreserved ports, and an empty policy reserves none: such a bind
+        // pays two loads from the socket, the port's, and one bit test.
+        let family = sk.family();
+        match requested_port(family, addr) {
+            Some(port) if policy::is_reserved(port) => check_reserved_bind(sk, family, addr, port),
+            _ => Ok(()),
         }
     }
-    0
-}
 
-/// The `sk_port_reserved` hook: automatic port selection skips every reserved port.
-///
-/// A reserved port is never chosen automatically, not even for a program the policy names
-/// (owners bind their port explicitly), and not for kernel sockets either. Called for each
-/// candidate port, possibly under `spin_lock_bh()`: one load and one bit test for an
-/// unreserved port; no lock, no allocation.
-///
-/// # Safety
-///
-/// Called by the network stack with a live socket.
-pub(crate) unsafe extern "C" fn hook_sk_port_reserved(
-    sk: *const bindings::sock,
-    port: u16,
-) -> c_int {
-    if !policy::is_reserved(port) {
-        return 0;
+    /// Checks each port `sctp_bindx()` adds as a bind.
+    ///
+    /// One denied address fails the whole call, before the socket changes. Other options carry
+    /// peer addresses or come from softirq (ASCONF), and sockets the kernel created (DLM's
+    /// `sock_bind_add()`) pass, as `kernel_bind()` does.
+    fn sctp_bind_connect(sk: &Sock, optname: i32, addrs: &[u8]) -> Result {
+        if u32::try_from(optname) != Ok(bindings::SCTP_SOCKOPT_BINDX_ADD)
+            || policy::is_empty()
+            || sk.is_kernel()
+            || !sk.in_initial_net()
+        {
+            return Ok(());
+        }
+        for port in sockaddr::BindxPorts::new(addrs) {
+            let (port, addr) = port?;
+            decide("bindx", Transport::Sctp, addr, port)?;
+        }
+        Ok(())
     }
-    // SAFETY: `sk` is live by the contract.
-    let in_initial_netns = unsafe { Sock::new(sk) }.is_some_and(|sk| sk.in_initial_netns());
-    if in_initial_netns {
+
+    /// Automatic port selection skips every reserved port.
+    ///
+    /// A reserved port is never chosen automatically, not even for a program the policy names
+    /// (owners bind their port explicitly), and not for kernel sockets either. Called for each
+    /// candidate port, possibly under `spin_lock_bh()`: one load and one bit test for an
+    /// unreserved port; no lock, no allocation.
+    fn sk_port_reserved(sk: &Sock, port: u16) -> bool {
+        if !policy::is_reserved(port) || !sk.in_initial_net() {
+            return false;
+        }
         policy::count_skip(port);
+        true
     }
-    c_int::from(in_initial_netns)
 }
 
 kernel::lsm_hooks! {
     /// The socket hooks, registered at init.
-    pub(crate) static HOOKS = [
-        socket_bind: hook_socket_bind,
-        sctp_bind_connect: hook_sctp_bind_connect,
-        sk_port_reserved: hook_sk_port_reserved,
+    pub(crate) static HOOKS: NetHooks = [
+        socket_bind,
+        sctp_bind_connect,
+        sk_port_reserved,
     ];
 }
 
@@ -320,7 +207,7 @@ mod tests {
     use super::*;
     use crate::counters::Event;
     use core::ptr;
-    use kernel::error::to_result;
+    use kernel::{error::to_result, ffi::c_int, lsm::Adapter};
 
     /// A kernel socket in the initial network namespace, released on drop.
     struct KernelSocket(*mut bindings::socket);
@@ -373,7 +260,9 @@ mod tests {
     /// Calls the bind hook as `bind(2)` would, with `len` bytes of `addr`.
     fn hook<T>(sock: &KernelSocket, addr: &mut T, len: usize) -> c_int {
         // SAFETY: `sock` is live and `addr` is at least `len` bytes.
-        unsafe { hook_socket_bind(sock.0, ptr::from_mut(addr).cast(), len as c_int) }
+        unsafe {
+            Adapter::<NetHooks>::socket_bind(sock.0, ptr::from_mut(addr).cast(), len as c_int)
+        }
     }
 
     /// Applies policy text; the test has taken the policy over ([`policy::take_over_for_test`]).
@@ -440,7 +329,8 @@ mod tests {
         }
         let sock = KernelSocket::tcp()?;
         // SAFETY: `sock` is live.
-        let reserved = |port| unsafe { hook_sk_port_reserved(sock.sk(), port) } != 0;
+        let reserved =
+            |port| unsafe { Adapter::<NetHooks>::sk_port_reserved(sock.sk(), port) } != 0;
         load("clear\n40130-40131 <kernel>\n40132 /sbin/owner\n")?;
         assert!(reserved(40130));
         assert!(reserved(40131));
@@ -474,7 +364,8 @@ mod tests {
         assert_eq!(hook(&sock, &mut addr, len), DENIED.to_errno());
         assert_eq!(hook(&sock, &mut addr, len), DENIED.to_errno());
         // SAFETY: `sock` is live.
-        assert_ne!(unsafe { hook_sk_port_reserved(sock.sk(), 40140) }, 0);
+        let skipped = unsafe { Adapter::<NetHooks>::sk_port_reserved(sock.sk(), 40140) };
+        assert_ne!(skipped, 0);
         assert_eq!(counts(40140), Some((2, 1)));
         // A write that keeps the rule keeps its counts; a new rule starts at zero.
         load("40141 <kernel>\n")?;

@@ -22,7 +22,11 @@ use kernel::{
         path::FsStruct,
         File, //
     },
-    lsm::Blobs,
+    lsm::{
+        Binprm,
+        Blobs,
+        Hooks, //
+    },
     prelude::*,
     sync::aref::ARef,
     task::Task,
@@ -75,17 +79,6 @@ impl ExeSlot {
 /// KPortReserve's part of the framework's blobs: an [`ExeSlot`] in each task.
 pub(crate) static BLOBS: Blobs<ExeSlot> = Blobs::new();
 
-/// The slot of `task`, for a hook the framework calls with it.
-///
-/// # Safety
-///
-/// `task` must point to a live task.
-unsafe fn slot_of<'a>(task: *mut bindings::task_struct) -> Option<&'a ExeSlot> {
-    // SAFETY: `task` is live for `'a` by the contract; `Task` is a transparent wrapper of
-    // `struct task_struct`.
-    BLOBS.task(unsafe { &*task.cast::<Task>() })
-}
-
 /// The file the current task executed, borrowed for as long as the caller runs on it.
 ///
 /// `None` for tasks that never executed a file since boot (kernel threads), or if
@@ -105,65 +98,45 @@ pub(crate) fn with_current_exe<R>(f: impl FnOnce(Option<&File>) -> R) -> R {
     f(Some(unsafe { File::from_raw_file(file) }))
 }
 
-/// The `task_alloc` hook: a new task runs the program of its creator.
-///
-/// # Safety
-///
-/// Called by the LSM framework for a task the current task is creating, with its blob
-/// allocated and zeroed, before the task runs.
-unsafe extern "C" fn hook_task_alloc(
-    task: *mut bindings::task_struct,
-    _clone_flags: u64,
-) -> kernel::ffi::c_int {
-    let file = with_current_exe(|file| file.map(ARef::from));
-    // SAFETY: `task` is live; it does not run yet, so its creator may write its empty slot.
-    if let Some(slot) = unsafe { slot_of(task) } {
-        // SAFETY: As above.
-        unsafe { slot.put(file) };
-    }
-    0
-}
+/// The task and exec hooks.
+pub(crate) struct TaskHooks;
 
-/// The `task_free` hook: drops the task's reference to the file it executed.
-///
-/// `fput()` may be called in any context, including the RCU callback that frees tasks.
-///
-/// # Safety
-///
-/// Called by the LSM framework once for a task being freed, or whose creation failed.
-unsafe extern "C" fn hook_task_free(task: *mut bindings::task_struct) {
-    // SAFETY: The task is live until this returns, and nobody else uses it any more.
-    if let Some(slot) = unsafe { slot_of(task) } {
-        // SAFETY: As above.
-        drop(unsafe { slot.take() });
+#[vtable]
+impl Hooks for TaskHooks {
+    /// A new task runs the program of its creator.
+    fn task_alloc(task: &Task, _clone_flags: u64) -> Result {
+        let file = with_current_exe(|file| file.map(ARef::from));
+        if let Some(slot) = BLOBS.task(task) {
+            // SAFETY: The task does not run yet, so its creator may write its slot, empty as
+            // the framework zeroes new blobs.
+            unsafe { slot.put(file) };
+        }
+        Ok(())
     }
-}
 
-/// The `bprm_committed_creds` hook: the current task now runs the file `bprm` executes.
-///
-/// # Safety
-///
-/// Called by the LSM framework after the point of no return of the current task's exec,
-/// with the live `bprm` of that exec.
-unsafe extern "C" fn hook_bprm_committed_creds(bprm: *const bindings::linux_binprm) {
-    // SAFETY: `bprm` is live by the contract; `file` is the file being executed (for a
-    // script, its interpreter), or null.
-    let file = unsafe { (*bprm).file };
-    let current = current!();
-    let Some(slot) = BLOBS.task(current) else {
-        return;
-    };
-    if file.is_null() {
-        return;
+    /// Drops the task's reference to the file it executed.
+    ///
+    /// `fput()` may be called in any context, including the RCU callback that frees tasks.
+    fn task_free(task: &Task) {
+        if let Some(slot) = BLOBS.task(task) {
+            // SAFETY: The task is being freed: nobody else uses its slot any more.
+            drop(unsafe { slot.take() });
+        }
     }
-    // SAFETY: `bprm` holds a reference to `file` for the duration of this call; the file
-    // was opened by the kernel for exec and is in no file descriptor table.
-    let file: ARef<File> = unsafe { File::from_raw_file(file) }.into();
-    // SAFETY: The current task writes its own slot; after `take()` it is empty.
-    let old = unsafe { slot.take() };
-    // SAFETY: As above.
-    unsafe { slot.put(Some(file)) };
-    drop(old);
+
+    /// The current task now runs the file `bprm` executes.
+    fn bprm_committed_creds(bprm: &Binprm) {
+        let current = current!();
+        let (Some(slot), Some(file)) = (BLOBS.task(current), bprm.file()) else {
+            return;
+        };
+        let file: ARef<File> = file.into();
+        // SAFETY: The current task writes its own slot; after `take()` it is empty.
+        let old = unsafe { slot.take() };
+        // SAFETY: As above.
+        unsafe { slot.put(Some(file)) };
+        drop(old);
+    }
 }
 
 /// The current task as records name it.
@@ -249,9 +222,9 @@ fn current_cgroup(_buf: &mut [u8]) -> &[u8] {
 
 kernel::lsm_hooks! {
     /// The task and exec hooks, registered at init.
-    pub(crate) static HOOKS = [
-        task_alloc: hook_task_alloc,
-        task_free: hook_task_free,
-        bprm_committed_creds: hook_bprm_committed_creds,
+    pub(crate) static HOOKS: TaskHooks = [
+        task_alloc,
+        task_free,
+        bprm_committed_creds,
     ];
 }

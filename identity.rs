@@ -26,13 +26,20 @@
 //!
 //! A rule may name a cgroup (v2) instead, for a service whose port the service manager binds
 //! (systemd binds a socket unit's ports in a helper it forks into the unit's cgroup). The
-//! rule's path is looked up at bind from the root of the hierarchy, never from the root of
-//! the task's cgroup namespace, which the task may have created; the task matches if its
-//! cgroup is that cgroup or a descendant. A cgroup that does not exist matches no task, and
-//! one removed and created again at the path matches again. The rule trusts whoever may
+//! rule's path is looked up from the root of the hierarchy, never from the root of the
+//! task's cgroup namespace, which the task may have created; the task matches if its cgroup
+//! is that cgroup or a descendant. As `xt_cgroup` does, the rule holds the cgroup it found,
+//! and a bind uses it without walking the hierarchy again; unlike `xt_cgroup`, the path is
+//! looked up again at a bind that finds the held cgroup removed, or none held: a cgroup that
+//! does not exist matches no task, and one removed and created again at the path matches
+//! again. Cgroups of the default hierarchy cannot be renamed, so the held cgroup is the one
+//! at the path for as long as it lives. A removed cgroup stays pinned until the next bind of
+//! the port or the next policy write that drops its rule. The rule trusts whoever may
 //! move a task into that cgroup: writing to `cgroup.procs` takes write access to it and to
 //! the common ancestor's, which only root and the delegatee of a subtree have.
 
+#[cfg(CONFIG_CGROUPS)]
+use crate::rule::HELD_CGROUPS;
 #[cfg(CONFIG_CGROUPS)]
 use kernel::cgroup::Cgroup;
 use kernel::{
@@ -46,6 +53,7 @@ use kernel::{
 use crate::{
     rule::{
         AbsolutePath,
+        CgroupSubject,
         Subject, //
     },
     task,
@@ -59,7 +67,7 @@ pub(crate) fn current_is(subject: &Arc<Subject>) -> bool {
     match &**subject {
         Subject::Kernel => false,
         Subject::Program(path) => current_executed(path),
-        Subject::Cgroup(path) => current_in_cgroup(path),
+        Subject::Cgroup(cgroup) => current_in_cgroup(cgroup),
     }
 }
 
@@ -78,15 +86,22 @@ fn current_executed(path: &AbsolutePath) -> bool {
     })
 }
 
-/// Returns whether the current task is in the cgroup at `path` from the root of the
-/// hierarchy, or in a descendant of it.
+/// Returns whether the current task is in the cgroup `subject` names, or in a descendant of
+/// it: the cgroup the subject holds, or, if it holds none or a removed one, the one found at
+/// its path now.
 #[cfg(CONFIG_CGROUPS)]
-fn current_in_cgroup(path: &AbsolutePath) -> bool {
-    Cgroup::from_root_path(path.as_cstr()).is_ok_and(|cgroup| cgroup.contains_current())
+fn current_in_cgroup(subject: &CgroupSubject) -> bool {
+    let mut guard = HELD_CGROUPS.lock();
+    let held = subject.held.as_mut(&mut guard);
+    if held.as_ref().is_none_or(|cgroup| cgroup.is_dead()) {
+        *held = Cgroup::from_root_path(subject.path.as_cstr()).ok();
+    }
+    held.as_ref()
+        .is_some_and(|cgroup| cgroup.contains_current())
 }
 
 /// Without cgroups, the grammar refuses cgroup rules.
 #[cfg(not(CONFIG_CGROUPS))]
-fn current_in_cgroup(_path: &AbsolutePath) -> bool {
+fn current_in_cgroup(_subject: &CgroupSubject) -> bool {
     false
 }

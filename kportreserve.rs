@@ -51,6 +51,8 @@ kernel::define_lsm! {
 fn init() -> Result {
     // SAFETY: LSM init runs once, single-threaded, before any hook or file can use the policy.
     unsafe { policy::init() };
+    // SAFETY: As above.
+    unsafe { rule::init() };
     boot::init();
     pr_info!("Up and running.\n");
     Ok(())

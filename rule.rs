@@ -3,8 +3,16 @@
 //! A rule and its parts: the ports it reserves and the subject it reserves them for, each
 //! with its one canonical spelling, parsed from and rendered to policy text.
 
-use core::cmp::Ordering;
+use core::{cmp::Ordering, fmt};
 use kernel::{alloc::AllocError, prelude::*, sync::Arc};
+#[cfg(CONFIG_CGROUPS)]
+use kernel::{
+    cgroup::Cgroup,
+    sync::{
+        aref::ARef,
+        GlobalLockedBy, //
+    },
+};
 
 use crate::{
     counters::{
@@ -88,7 +96,62 @@ pub(crate) enum Subject {
     Program(AbsolutePath),
     /// The tasks in the cgroup (v2) at this path from the root of the hierarchy, or in one of
     /// its descendants, when the bind happens.
-    Cgroup(AbsolutePath),
+    Cgroup(CgroupSubject),
+}
+
+#[cfg(CONFIG_CGROUPS)]
+kernel::sync::global_lock! {
+    // SAFETY: `init()` initialises it in the LSM's init, before any rule exists.
+    pub(crate) unsafe(uninit) static HELD_CGROUPS: Mutex<()> = ();
+}
+
+/// Readies the lock of the cgroups that rules hold.
+///
+/// # Safety
+///
+/// Called once, in the LSM's init, before any bind is checked.
+pub(crate) unsafe fn init() {
+    // SAFETY: Called once, before first use, by the function's contract.
+    #[cfg(CONFIG_CGROUPS)]
+    unsafe {
+        HELD_CGROUPS.init()
+    };
+}
+
+/// A cgroup rule's subject: the cgroup's path, and the cgroup last found there, held as
+/// `xt_cgroup` holds the cgroup of its rule, so that a bind does not walk the hierarchy again
+/// while that cgroup lives.
+pub(crate) struct CgroupSubject {
+    pub(crate) path: AbsolutePath,
+    /// The cgroup found at `path` by the last bind that looked, if any; see
+    /// [`crate::identity`].
+    #[cfg(CONFIG_CGROUPS)]
+    pub(crate) held: GlobalLockedBy<Option<ARef<Cgroup>>, HELD_CGROUPS>,
+}
+
+impl CgroupSubject {
+    fn new(path: AbsolutePath) -> Self {
+        Self {
+            path,
+            #[cfg(CONFIG_CGROUPS)]
+            held: GlobalLockedBy::new(None),
+        }
+    }
+}
+
+/// Two cgroup subjects are the same if they name the same path, whatever either holds.
+impl PartialEq for CgroupSubject {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for CgroupSubject {}
+
+impl fmt::Debug for CgroupSubject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CgroupSubject").field(&self.path).finish()
+    }
 }
 
 impl Subject {
@@ -104,7 +167,7 @@ impl Subject {
             if path.first() != Some(&b'/') {
                 return Err("cgroup must be an absolute path from the root of the hierarchy");
             }
-            return AbsolutePath::parse(path).map(Subject::Cgroup);
+            return AbsolutePath::parse(path).map(|path| Subject::Cgroup(CgroupSubject::new(path)));
         }
         if text.first() != Some(&b'/') {
             return Err("program must be an absolute path, <kernel> or cgroup:PATH");
@@ -116,8 +179,8 @@ impl Subject {
     pub(crate) fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
             (Subject::Kernel, Subject::Kernel) => Ordering::Equal,
-            (Subject::Program(a), Subject::Program(b))
-            | (Subject::Cgroup(a), Subject::Cgroup(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Subject::Program(a), Subject::Program(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Subject::Cgroup(a), Subject::Cgroup(b)) => a.path.as_bytes().cmp(b.path.as_bytes()),
             _ => self.kind().cmp(&other.kind()),
         }
     }
@@ -135,9 +198,9 @@ impl Subject {
         match self {
             Subject::Kernel => out.extend_from_slice(KERNEL_NAME, GFP_KERNEL),
             Subject::Program(path) => path.render(out),
-            Subject::Cgroup(path) => {
+            Subject::Cgroup(cgroup) => {
                 out.extend_from_slice(CGROUP_PREFIX, GFP_KERNEL)?;
-                path.render(out)
+                cgroup.path.render(out)
             }
         }
     }

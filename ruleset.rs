@@ -341,7 +341,7 @@ mod tests {
 
     /// Whether `subject` is the cgroup at `path`.
     fn is_cgroup(subject: &Subject, path: &[u8]) -> bool {
-        matches!(subject, Subject::Cgroup(p) if p.as_bytes() == path)
+        matches!(subject, Subject::Cgroup(c) if c.path.as_bytes() == path)
     }
 
     #[test]

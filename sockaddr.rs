@@ -10,7 +10,10 @@
 //! and is left to the stack, which refuses it with its own errno; a malformed address to a
 //! reserved port may at worst be refused with KPortReserve's errno instead.
 
-use core::fmt;
+use core::net::{
+    Ipv4Addr,
+    Ipv6Addr, //
+};
 use kernel::{bindings, prelude::*};
 
 /// A transport whose ports KPortReserve guards, named as the log shows it.
@@ -113,12 +116,9 @@ pub(crate) fn inet_port(addr: &[u8], families: InetFamilies) -> Option<u16> {
     port_at(addr, INET_PORT_OFFSET)
 }
 
-/// An IP address a bind asks for, written as `%pI4` and `%pI6c` write it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum IpAddr {
-    V4([u8; 4]),
-    V6([u8; 16]),
-}
+/// An IP address a bind asks for. `core::net` writes it as `%pI4` and `%pI6c` do (RFC 5952,
+/// and IPv4-mapped addresses in dotted form); a KUnit test checks that it does.
+pub(crate) use core::net::IpAddr;
 
 /// Offsets of the IP address in a `sockaddr_in` and a `sockaddr_in6`.
 const IN_ADDR_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_in, sin_addr);
@@ -129,59 +129,21 @@ const IN6_ADDR_OFFSET: usize = core::mem::offset_of!(bindings::sockaddr_in6, sin
 pub(crate) fn ip_address(addr: &[u8]) -> Option<IpAddr> {
     match u32::from(u16_at(addr, 0)?) {
         bindings::AF_INET | bindings::AF_UNSPEC => {
-            let bytes = addr.get(IN_ADDR_OFFSET..IN_ADDR_OFFSET + 4)?;
-            Some(IpAddr::V4(bytes.try_into().ok()?))
+            let bytes: [u8; 4] = addr
+                .get(IN_ADDR_OFFSET..IN_ADDR_OFFSET + 4)?
+                .try_into()
+                .ok()?;
+            Some(IpAddr::V4(Ipv4Addr::from(bytes)))
         }
         bindings::AF_INET6 => {
-            let bytes = addr.get(IN6_ADDR_OFFSET..IN6_ADDR_OFFSET + 16)?;
-            Some(IpAddr::V6(bytes.try_into().ok()?))
+            let bytes: [u8; 16] = addr
+                .get(IN6_ADDR_OFFSET..IN6_ADDR_OFFSET + 16)?
+                .try_into()
+                .ok()?;
+            Some(IpAddr::V6(Ipv6Addr::from(bytes)))
         }
         bindings::AF_RXRPC => ip_address(addr.get(RXRPC_TRANSPORT_OFFSET..)?),
         _ => None,
-    }
-}
-
-/// Writes IPv6 address groups in hexadecimal, separated by `:`.
-fn write_groups(f: &mut fmt::Formatter<'_>, groups: &[u16]) -> fmt::Result {
-    for (i, group) in groups.iter().enumerate() {
-        if i > 0 {
-            f.write_str(":")?;
-        }
-        write!(f, "{group:x}")?;
-    }
-    Ok(())
-}
-
-impl fmt::Display for IpAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bytes = match self {
-            Self::V4([a, b, c, d]) => return write!(f, "{a}.{b}.{c}.{d}"),
-            Self::V6(bytes) => bytes,
-        };
-        let groups: [u16; 8] =
-            core::array::from_fn(|i| u16::from_be_bytes([bytes[2 * i], bytes[2 * i + 1]]));
-        if groups[..6] == [0, 0, 0, 0, 0, 0xffff] {
-            let [a, b, c, d] = [bytes[12], bytes[13], bytes[14], bytes[15]];
-            return write!(f, "::ffff:{a}.{b}.{c}.{d}");
-        }
-        // RFC 5952: the longest run of two or more zero groups, the first of equals, is `::`.
-        let (mut run_start, mut run_len, mut i) = (0, 0, 0);
-        while i < groups.len() {
-            let start = i;
-            while i < groups.len() && groups[i] == 0 {
-                i += 1;
-            }
-            if i - start > run_len {
-                (run_start, run_len) = (start, i - start);
-            }
-            i += 1;
-        }
-        if run_len < 2 {
-            return write_groups(f, &groups);
-        }
-        write_groups(f, &groups[..run_start])?;
-        f.write_str("::")?;
-        write_groups(f, &groups[run_start + run_len..])
     }
 }
 
@@ -253,6 +215,7 @@ impl<'a> Iterator for BindxPorts<'a> {
 #[kunit_tests(kportreserve_sockaddr)]
 mod tests {
     use super::*;
+    use core::fmt;
 
     /// A `sockaddr_in` of `family` and `port`, as bytes.
     fn in4(family: u32, port: u16) -> [u8; SOCKADDR_IN_LEN] {
@@ -409,13 +372,14 @@ mod tests {
 
     /// An IPv6 address from its eight groups.
     fn v6(groups: [u16; 8]) -> IpAddr {
-        IpAddr::V6(core::array::from_fn(|i| groups[i / 2].to_be_bytes()[i % 2]))
+        let [a, b, c, d, e, f, g, h] = groups;
+        IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
     }
 
     #[test]
     fn addresses_are_written_as_the_kernel_writes_them() {
         let cases: [(IpAddr, &str); 9] = [
-            (IpAddr::V4([127, 0, 0, 1]), "127.0.0.1"),
+            (IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), "127.0.0.1"),
             (v6([0; 8]), "::"),
             (v6([0, 0, 0, 0, 0, 0, 0, 1]), "::1"),
             (v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]), "2001:db8::1"),
@@ -435,12 +399,18 @@ mod tests {
     fn addresses_are_read_by_family() {
         let mut v4 = in4(bindings::AF_INET, 80);
         v4[IN_ADDR_OFFSET..IN_ADDR_OFFSET + 4].copy_from_slice(&[10, 0, 0, 1]);
-        assert_eq!(ip_address(&v4), Some(IpAddr::V4([10, 0, 0, 1])));
+        assert_eq!(
+            ip_address(&v4),
+            Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
+        );
         assert_eq!(ip_address(&v4[..IN_ADDR_OFFSET + 3]), None);
         let mut six = in6(80);
         six[IN6_ADDR_OFFSET + 15] = 1;
         assert_eq!(ip_address(&six), Some(v6([0, 0, 0, 0, 0, 0, 0, 1])));
-        assert_eq!(ip_address(&rxrpc(&v4)), Some(IpAddr::V4([10, 0, 0, 1])));
+        assert_eq!(
+            ip_address(&rxrpc(&v4)),
+            Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
+        );
         assert_eq!(ip_address(&in4(bindings::AF_UNIX, 80)), None);
     }
 }

@@ -17,7 +17,6 @@
 
 use core::ptr::{self, NonNull};
 use kernel::{
-    bindings,
     fs::{
         path::FsStruct,
         File, //
@@ -42,7 +41,7 @@ use kernel::{
 /// itself.
 #[derive(Zeroable)]
 pub(crate) struct ExeSlot {
-    file: Opaque<*mut bindings::file>,
+    file: Opaque<*mut File>,
 }
 
 // SAFETY: By the type invariant, a slot is read and written by one task at a time: the task
@@ -58,9 +57,8 @@ impl ExeSlot {
     unsafe fn take(&self) -> Option<ARef<File>> {
         // SAFETY: The caller may write the slot.
         let file = unsafe { self.file.get().replace(ptr::null_mut()) };
-        // SAFETY: A non-null slot owns one reference to a file (type invariant); `File` is a
-        // transparent wrapper of `struct file`.
-        NonNull::new(file).map(|file| unsafe { ARef::from_raw(file.cast::<File>()) })
+        // SAFETY: A non-null slot owns one reference to a file (type invariant).
+        NonNull::new(file).map(|file| unsafe { ARef::from_raw(file) })
     }
 
     /// Stores `file`'s reference into the empty slot.
@@ -69,7 +67,7 @@ impl ExeSlot {
     ///
     /// The slot must be empty, and the caller allowed to write it (see the type invariant).
     unsafe fn put(&self, file: Option<ARef<File>>) {
-        let raw = file.map_or(ptr::null_mut(), |file| ARef::into_raw(file).as_ptr().cast());
+        let raw = file.map_or(ptr::null_mut(), |file| ARef::into_raw(file).as_ptr());
         // INVARIANT: The slot now owns the reference `file` held.
         // SAFETY: The caller may write the slot.
         unsafe { self.file.get().write(raw) };
@@ -95,7 +93,7 @@ pub(crate) fn with_current_exe<R>(f: impl FnOnce(Option<&File>) -> R) -> R {
     }
     // SAFETY: The slot owns a reference, and the current task cannot exec, so drop it, while
     // it runs `f`.
-    f(Some(unsafe { File::from_raw_file(file) }))
+    f(Some(unsafe { &*file }))
 }
 
 /// The task and exec hooks.

@@ -16,10 +16,11 @@ use kernel::{
         file::{flags, Offset},
         File,
     },
-    new_mutex, pr_warn_ratelimited,
+    pr_warn_ratelimited,
     prelude::*,
     securityfs::{Dentry, SecurityFile},
-    sync::{Arc, GlobalLockedBy, Mutex},
+    seq_file::SeqFile,
+    sync::{Arc, GlobalLockedBy},
     uaccess::{UserSliceReader, UserSliceWriter},
 };
 
@@ -62,120 +63,59 @@ impl Pending {
 /// How a file writes one rule as a line of its text.
 type RenderRule = fn(&Rule, &mut KVVec<u8>) -> Result<(), AllocError>;
 
-/// The text of a file that shows a snapshot, rendered a line at a time as it is read.
+/// The text of a file that shows a snapshot, read through seq_file a line at a time.
 ///
 /// The snapshot is the one in force at `open()`, so that a reader sees one version however
-/// it reads; only the line being read is kept, never the whole text, which for the largest
-/// policy is hundreds of megabytes. Reading on from where the last read ended renders the
-/// next line; an offset before the current line starts again from the first.
+/// it reads; only the line being read is rendered, never the whole text, which for the
+/// largest policy is hundreds of megabytes.
 struct SnapshotText {
     snapshot: Option<Arc<Snapshot>>,
     render: RenderRule,
     /// A last line after the rules (`lock\n`), or nothing.
     trailer: &'static [u8],
-    /// The number of lines rendered so far: rules, then the trailer.
-    lines: usize,
-    /// The last line rendered, and the offset in the text at which it starts.
-    line: KVVec<u8>,
-    line_start: usize,
 }
 
 impl SnapshotText {
     /// The text of `snapshot` (none: an empty text), each rule rendered by `render`, then
-    /// `trailer`, to be read from its start.
+    /// `trailer`.
     fn new(snapshot: Option<Arc<Snapshot>>, render: RenderRule, trailer: &'static [u8]) -> Self {
         Self {
             snapshot,
             render,
             trailer,
-            lines: 0,
-            line: KVVec::new(),
-            line_start: 0,
         }
     }
 
-    /// Renders the next line after the current one; `false` at the end of the text.
-    ///
-    /// On error the current line is empty and the next call renders the same line again.
-    fn next_line(&mut self) -> Result<bool, AllocError> {
-        self.line_start += self.line.len();
-        self.line.clear();
-        let rules = self.snapshot.as_deref().map_or(&[][..], Snapshot::rules);
-        let rendered = match rules.get(self.lines) {
-            Some(rule) => (self.render)(rule, &mut self.line),
-            None if self.lines == rules.len() => {
-                self.line.extend_from_slice(self.trailer, GFP_KERNEL)
-            }
-            None => return Ok(false),
-        };
-        if let Err(err) = rendered {
-            self.line.clear();
-            return Err(err);
-        }
-        self.lines += 1;
-        Ok(true)
+    fn rules(&self) -> &[Rule] {
+        self.snapshot.as_deref().map_or(&[][..], Snapshot::rules)
     }
 
-    /// Passes to `sink` the text from `offset` on, in pieces, up to `room` bytes; returns how
-    /// many it passed.
-    fn read_at(
-        &mut self,
-        offset: usize,
-        room: usize,
-        mut sink: impl FnMut(&[u8]) -> Result,
-    ) -> Result<usize> {
-        if offset < self.line_start {
-            *self = Self::new(self.snapshot.take(), self.render, self.trailer);
-        }
-        let mut done = 0;
-        while done < room {
-            // The current line never starts after `offset + done`: it starts at 0, and the
-            // next line is rendered only once the text read has passed this one.
-            let rest = (offset + done)
-                .checked_sub(self.line_start)
-                .and_then(|at| self.line.get(at..))
-                .unwrap_or_default();
-            if rest.is_empty() {
-                match self.next_line() {
-                    Ok(true) => continue,
-                    Ok(false) => break,
-                    // What was read so far is returned; the next read fails again.
-                    Err(_) if done > 0 => break,
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            let piece = &rest[..rest.len().min(room - done)];
-            match sink(piece) {
-                Ok(()) => done += piece.len(),
-                // As `simple_read_from_buffer()`: what was copied is returned.
-                Err(_) if done > 0 => break,
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(done)
+    /// The number of lines: one per rule, then the trailer's, if any.
+    fn lines(&self) -> usize {
+        self.rules().len() + usize::from(!self.trailer.is_empty())
     }
 
-    /// Reads at `offset` into `writer`, advancing `offset`.
-    fn read(&mut self, writer: &mut UserSliceWriter, offset: &mut Offset) -> Result<usize> {
-        if *offset < 0 {
-            return Err(EINVAL);
+    /// Appends line `index` (below [`Self::lines`]) to `out`.
+    fn render_line(&self, index: usize, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+        match self.rules().get(index) {
+            Some(rule) => (self.render)(rule, out),
+            None => out.extend_from_slice(self.trailer, GFP_KERNEL),
         }
-        // Past the end of any text (on 32-bit machines): nothing to read.
-        let Ok(start) = usize::try_from(*offset) else {
-            return Ok(0);
-        };
-        let done = self.read_at(start, writer.len(), |piece| writer.write_slice(piece))?;
-        *offset += done as Offset;
-        Ok(done)
+    }
+
+    /// Writes line `index` to `seq`.
+    fn show(&self, index: usize, seq: &SeqFile) -> Result {
+        let mut line = KVVec::new();
+        self.render_line(index, &mut line)?;
+        seq.write_bytes(&line);
+        Ok(())
     }
 }
 
 /// What one open file description of `policy` holds.
-#[pin_data]
 struct OpenPolicy {
     /// Empty for a file opened for writing only.
-    #[pin]
-    text: Mutex<SnapshotText>,
+    text: SnapshotText,
     /// Guarded by the writer lock, which every change of the policy takes anyway.
     pending: GlobalLockedBy<Pending, WRITER>,
 }
@@ -265,10 +205,10 @@ struct PolicyFile;
 
 #[vtable]
 impl SecurityFile for PolicyFile {
-    type Ptr = Pin<KBox<OpenPolicy>>;
+    type Ptr = KBox<OpenPolicy>;
 
     /// Checks the caller's privilege and takes the policy in force for reading.
-    fn open(file: &File) -> Result<Pin<KBox<OpenPolicy>>> {
+    fn open(file: &File) -> Result<KBox<OpenPolicy>> {
         may_open(file)?;
         // `echo rule > policy` reads nothing.
         let write_only = file.flags() & flags::O_ACCMODE == flags::O_WRONLY;
@@ -277,28 +217,27 @@ impl SecurityFile for PolicyFile {
         } else {
             policy_text()
         };
-        KBox::pin_init(
-            pin_init!(OpenPolicy {
-                text <- new_mutex!(text),
+        Ok(KBox::new(
+            OpenPolicy {
+                text,
                 pending: GlobalLockedBy::new(Pending::new()),
-            }),
+            },
             GFP_KERNEL,
-        )
+        )?)
     }
 
-    /// The policy as it was at open, in canonical form.
-    fn read(
-        open: Pin<&OpenPolicy>,
-        _file: &File,
-        writer: &mut UserSliceWriter,
-        offset: &mut Offset,
-    ) -> Result<usize> {
-        open.text.lock().read(writer, offset)
+    /// The policy as it was at open, in canonical form: a line per rule.
+    fn records(open: &OpenPolicy) -> usize {
+        open.text.lines()
+    }
+
+    fn show(open: &OpenPolicy, index: usize, seq: &SeqFile) -> Result {
+        open.text.show(index, seq)
     }
 
     /// Applies the complete lines written, as one transaction.
     fn write(
-        open: Pin<&OpenPolicy>,
+        open: &OpenPolicy,
         file: &File,
         reader: UserSliceReader,
         _offset: &mut Offset,
@@ -321,7 +260,7 @@ impl SecurityFile for PolicyFile {
 
     /// At each `close(2)`: applies a last line written without its newline, and returns its
     /// error, so that `echo -n bad > policy` fails. A refused line is dropped.
-    fn flush(open: Pin<&OpenPolicy>, file: &File) -> Result {
+    fn flush(open: &OpenPolicy, file: &File) -> Result {
         if is_read_only(file) {
             return Ok(());
         }
@@ -333,7 +272,7 @@ impl SecurityFile for PolicyFile {
     }
 
     /// The last reference is gone: applies what no `close(2)` did.
-    fn release(open: Pin<KBox<OpenPolicy>>, file: &File) {
+    fn release(open: KBox<OpenPolicy>, file: &File) {
         if is_read_only(file) {
             return;
         }
@@ -415,24 +354,23 @@ struct CountersFile;
 
 #[vtable]
 impl SecurityFile for CountersFile {
-    type Ptr = Pin<KBox<Mutex<SnapshotText>>>;
+    type Ptr = KBox<SnapshotText>;
 
     /// Checks the caller's privilege and takes the policy in force for reading.
-    fn open(_file: &File) -> Result<Pin<KBox<Mutex<SnapshotText>>>> {
+    fn open(_file: &File) -> Result<KBox<SnapshotText>> {
         if !capability::capable(CAP_MAC_ADMIN) {
             return Err(EPERM);
         }
         let text = SnapshotText::new(policy::current(), Rule::render_counted, b"");
-        KBox::pin_init(new_mutex!(text), GFP_KERNEL)
+        Ok(KBox::new(text, GFP_KERNEL)?)
     }
 
-    fn read(
-        text: Pin<&Mutex<SnapshotText>>,
-        _file: &File,
-        writer: &mut UserSliceWriter,
-        offset: &mut Offset,
-    ) -> Result<usize> {
-        text.lock().read(writer, offset)
+    fn records(text: &SnapshotText) -> usize {
+        text.lines()
+    }
+
+    fn show(text: &SnapshotText, index: usize, seq: &SeqFile) -> Result {
+        text.show(index, seq)
     }
 }
 
@@ -542,7 +480,7 @@ mod tests {
         apply_text(&pending, b"clear\n40000 /a\nlock\n", false)?;
         let locked = policy::is_locked();
         let refused = apply_text(&pending, b"clear\n", false).err();
-        let text = read_all(&mut policy_text(), 4096)?;
+        let text = read_all(&policy_text())?;
         let mode = policy::set_permissive(&mut WRITER.lock(), true).err();
         assert!(locked);
         assert_eq!(refused, Some(EPERM));
@@ -551,21 +489,17 @@ mod tests {
         Ok(())
     }
 
-    /// Reads all of `text` from offset 0, `chunk` bytes at a time.
-    fn read_all(text: &mut SnapshotText, chunk: usize) -> Result<KVVec<u8>> {
+    /// All of `text`, line after line.
+    fn read_all(text: &SnapshotText) -> Result<KVVec<u8>> {
         let mut out = KVVec::new();
-        loop {
-            let done = text.read_at(out.len(), chunk, |piece| {
-                Ok(out.extend_from_slice(piece, GFP_KERNEL)?)
-            })?;
-            if done == 0 {
-                return Ok(out);
-            }
+        for index in 0..text.lines() {
+            text.render_line(index, &mut out)?;
         }
+        Ok(out)
     }
 
     #[test]
-    fn text_is_rendered_as_it_is_read() -> Result {
+    fn text_is_a_line_per_rule_then_the_trailer() -> Result {
         if !policy::take_over_for_test() {
             return Ok(());
         }
@@ -575,27 +509,18 @@ mod tests {
             b"clear\n1-2 <kernel>\n300 /a\\040b\n65535 /c\nlock\n",
             false,
         )?;
-        let whole = b"1-2 <kernel>\n300 /a\\040b\n65535 /c\nlock\n";
-        let mut text = policy_text();
-        for chunk in [1, 3, 13, 14, 4096] {
-            assert_eq!(&read_all(&mut text, chunk)?[..], &whole[..]);
-        }
-        // Reading on, backwards and past the end.
-        let mut piece = KVVec::new();
-        let mut sink = |bytes: &[u8]| Ok(piece.extend_from_slice(bytes, GFP_KERNEL)?);
-        assert_eq!(text.read_at(20, 6, &mut sink)?, 6);
-        assert_eq!(text.read_at(26, 2, &mut sink)?, 2);
-        assert_eq!(text.read_at(5, 7, &mut sink)?, 7);
-        assert_eq!(text.read_at(whole.len(), 10, &mut sink)?, 0);
-        assert_eq!(text.read_at(whole.len() + 5, 10, &mut sink)?, 0);
-        assert_eq!(text.read_at(whole.len() - 5, 10, &mut sink)?, 5);
-        let mut expected = KVVec::new();
-        for range in [20..26, 26..28, 5..12, whole.len() - 5..whole.len()] {
-            expected.extend_from_slice(&whole[range], GFP_KERNEL)?;
-        }
-        assert_eq!(&piece[..], &expected[..]);
+        let text = policy_text();
+        assert_eq!(text.lines(), 4);
+        assert_eq!(
+            &read_all(&text)?[..],
+            b"1-2 <kernel>\n300 /a\\040b\n65535 /c\nlock\n"
+        );
+        let mut line = KVVec::new();
+        text.render_line(1, &mut line)?;
+        assert_eq!(&line[..], b"300 /a\\040b\n");
         // No policy: an empty text.
-        assert!(read_all(&mut SnapshotText::new(None, Rule::render, b""), 4)?.is_empty());
+        let empty = SnapshotText::new(None, Rule::render, b"");
+        assert_eq!(empty.lines(), 0);
         Ok(())
     }
 

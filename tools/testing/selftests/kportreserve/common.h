@@ -423,17 +423,20 @@ static inline int kpr_write_file_new(const char *path, const char *text)
 /* Reads the file at @path, a sysctl for example, into @buf as a string. Returns 0 or -errno. */
 static inline int kpr_read_file(const char *path, char *buf, size_t size)
 {
-	ssize_t len;
+	size_t done = 0;
+	ssize_t len = 0;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	len = read(fd, buf, size - 1);
+	/* A seq_file may return less than asked before its end. */
+	while (done < size - 1 && (len = read(fd, buf + done, size - 1 - done)) > 0)
+		done += len;
 	close(fd);
 	if (len < 0)
 		return -errno;
-	buf[len] = '\0';
+	buf[done] = '\0';
 	return 0;
 }
 

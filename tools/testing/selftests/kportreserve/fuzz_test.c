@@ -702,6 +702,27 @@ static ssize_t read_policy(char *out)
 }
 
 /*
+ * Reads up to @len bytes at @at with pread(2) until they are all read or the
+ * file ends: like any seq_file, the policy file may return fewer bytes than
+ * asked before its end.  Returns the bytes read, or -1.
+ */
+static ssize_t pread_full(int fd, char *buf, size_t len, off_t at)
+{
+	size_t done = 0;
+	ssize_t got;
+
+	while (done < len) {
+		got = pread(fd, buf + done, len - done, at + done);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		done += got;
+	}
+	return done;
+}
+
+/*
  * Reads the policy file at random offsets, backwards and forwards, with
  * pread(2) on one open, and compares each piece with @expected.  Returns 0,
  * or -1 after logging the first difference.
@@ -721,7 +742,7 @@ static int check_preads(struct __test_metadata *const _metadata, const char *exp
 		want = at < len ? len - at : 0;
 		if (want > sizeof(piece))
 			want = sizeof(piece);
-		got = pread(fd, piece, sizeof(piece), at);
+		got = pread_full(fd, piece, sizeof(piece), at);
 		if (got != (ssize_t)want || memcmp(piece, expected + at, want)) {
 			TH_LOG("pread at %zu: %zd bytes, expected %zu", at, got, want);
 			ret = -1;

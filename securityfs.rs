@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy`, `mode`
-//! and `counters`.
+//! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy`, `mode`,
+//! `counters` and `reserved`.
 //!
 //! `policy` (0600, `CAP_MAC_ADMIN` in the initial user namespace) reads back the policy in
 //! force and takes policy lines. Each `write(2)` is one transaction over its complete lines;
@@ -38,7 +38,11 @@ use crate::{
         WRITER, //
     },
     report,
-    rule::Rule,
+    rule::{
+        format_port,
+        PortRange,
+        Rule, //
+    },
     ruleset::Snapshot,
 };
 
@@ -374,6 +378,75 @@ impl SecurityFile for CountersFile {
     }
 }
 
+/// The reserved ports, as ranges merged where rules overlap or touch: `1-3,5`.
+///
+/// # Invariants
+///
+/// The ranges are sorted, and neither overlap nor touch.
+struct ReservedPorts(KVVec<PortRange>);
+
+impl ReservedPorts {
+    /// The ports `snapshot` reserves (none: no port).
+    fn of(snapshot: Option<&Snapshot>) -> Result<Self, AllocError> {
+        let mut ranges = KVVec::<PortRange>::new();
+        // The rules are sorted by their ranges, lowest first.
+        for rule in snapshot.map_or(&[][..], Snapshot::rules) {
+            match ranges.last_mut() {
+                Some(last) if u32::from(rule.ports.low) <= u32::from(last.high) + 1 => {
+                    last.high = last.high.max(rule.ports.high);
+                }
+                _ => ranges.push(rule.ports, GFP_KERNEL)?,
+            }
+        }
+        // INVARIANT: Sorted, and merged where the next range overlaps or touches the last.
+        Ok(Self(ranges))
+    }
+
+    /// Writes record `index` of the text: range `index`, after a comma from the second on;
+    /// the last record is the newline that ends the text.
+    fn show(&self, index: usize, seq: &SeqFile) {
+        let Some(range) = self.0.get(index) else {
+            seq.write_bytes(b"\n");
+            return;
+        };
+        if index > 0 {
+            seq.write_bytes(b",");
+        }
+        let mut digits = [0u8; 12];
+        seq.write_bytes(format_port(range.low, &mut digits));
+        if range.high != range.low {
+            seq.write_bytes(b"-");
+            seq.write_bytes(format_port(range.high, &mut digits));
+        }
+    }
+}
+
+/// The `reserved` file, read-only: the reserved ports in the format of
+/// `ip_local_reserved_ports` (`1-3,5`, one line), so that programs that pick ports in user
+/// space (container runtimes, test frameworks) can stay off them. World-readable as that
+/// sysctl is: it shows the port numbers, and not whom they are reserved for.
+struct ReservedFile;
+
+#[vtable]
+impl SecurityFile for ReservedFile {
+    type Ptr = KBox<ReservedPorts>;
+
+    /// Takes the ports of the policy in force; anyone may read them.
+    fn open(_file: &File) -> Result<KBox<ReservedPorts>> {
+        let ports = ReservedPorts::of(policy::current().as_deref())?;
+        Ok(KBox::new(ports, GFP_KERNEL)?)
+    }
+
+    fn records(ports: &ReservedPorts) -> usize {
+        ports.0.len() + 1
+    }
+
+    fn show(ports: &ReservedPorts, index: usize, seq: &SeqFile) -> Result {
+        ports.show(index, seq);
+        Ok(())
+    }
+}
+
 /// Forgets the text written after the last newline.
 fn discard_pending(pending: &GlobalLockedBy<Pending, WRITER>) {
     let mut writer = WRITER.lock();
@@ -393,6 +466,9 @@ pub(crate) fn init() -> Result {
         .keep();
     dir.create_file::<CountersFile>(c"counters", 0o400)
         .inspect_err(|err| pr_err!("cannot create the counters file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<ReservedFile>(c"reserved", 0o444)
+        .inspect_err(|err| pr_err!("cannot create the reserved file: {:?}\n", err))?
         .keep();
     dir.keep();
     Ok(())
@@ -521,6 +597,29 @@ mod tests {
         // No policy: an empty text.
         let empty = SnapshotText::new(None, Rule::render, b"");
         assert_eq!(empty.lines(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn reserved_ports_are_merged_ranges() -> Result {
+        if !policy::take_over_for_test() {
+            return Ok(());
+        }
+        let pending = GlobalLockedBy::new(Pending::new());
+        apply_text(
+            &pending,
+            b"clear\n5 /a\n1-3 /a\n2 <kernel>\n4 /b\n10-20 /c\n12-14 /d\n65535 /e\n",
+            false,
+        )?;
+        let ranges = ReservedPorts::of(policy::current().as_deref())?;
+        let found: KVec<(u16, u16)> = ranges.0.iter().try_fold(KVec::new(), |mut v, r| {
+            v.push((r.low, r.high), GFP_KERNEL)?;
+            Ok::<_, AllocError>(v)
+        })?;
+        assert_eq!(&found[..], &[(1, 5), (10, 20), (65535, 65535)]);
+        apply_text(&pending, b"clear\n", true)?;
+        let none = ReservedPorts::of(policy::current().as_deref())?;
+        assert!(none.0.is_empty());
         Ok(())
     }
 

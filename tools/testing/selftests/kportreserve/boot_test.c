@@ -53,6 +53,15 @@ TEST_F(boot, policy_is_in_force)
 	KPR_EXPECT_POLICY(BOOT_POLICY_IN_FORCE);
 }
 
+TEST_F(boot, reserved_lists_its_ports)
+{
+	char reserved[256] = {};
+
+	ASSERT_EQ(0, kpr_read_file("/sys/kernel/security/kportreserve/reserved", reserved,
+				   sizeof(reserved)));
+	EXPECT_STREQ("7001,10989-10992,16385\n", reserved);
+}
+
 TEST_F(boot, mode_is_permissive)
 {
 	char mode[32] = {};

@@ -47,7 +47,7 @@ static int write_errno(const char *path, const char *text)
 
 TEST_F(lockdown, lock_line_ends_every_change)
 {
-	char policy[128], *now;
+	char policy[128], reserved[64], *now;
 	struct sockaddr_in addr = {
 		.sin_family = AF_INET,
 		.sin_port = htons(LOCK_PORT),
@@ -68,6 +68,11 @@ TEST_F(lockdown, lock_line_ends_every_change)
 	snprintf(policy, sizeof(policy), "%d <kernel>\nlock\n", LOCK_PORT);
 	EXPECT_STREQ(policy, now);
 	free(now);
+	/* The reserved file lists the locked policy's port. */
+	ASSERT_EQ(0, kpr_read_file("/sys/kernel/security/kportreserve/reserved", reserved,
+				   sizeof(reserved)));
+	snprintf(policy, sizeof(policy), "%d\n", LOCK_PORT);
+	EXPECT_STREQ(policy, reserved);
 
 	/* Nothing changes the policy, the mode or the lock any more. */
 	EXPECT_EQ(EPERM, write_errno(KPR_POLICY, "clear\n"));

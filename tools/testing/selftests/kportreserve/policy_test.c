@@ -5,11 +5,13 @@
  * Who may read and write /sys/kernel/security/kportreserve/policy, the
  * canonical text it reads back, and the transactions writes make: all or
  * nothing, lines split across writes, errors returned by close(), large
- * policies.
+ * policies; and the reserved file, the port list any user may read.
  */
 
 #include "common.h"
 #include "../kselftest_harness.h"
+
+#define KPR_RESERVED "/sys/kernel/security/kportreserve/reserved"
 
 FIXTURE(policy)
 {
@@ -279,6 +281,57 @@ static int opener_credentials_decide(void)
 	ok = write(fd, "31000 /opened/by/root\n", 22) == 22;
 	close(fd);
 	return ok ? 0 : 1;
+}
+
+/* As nobody, reads the reserved file and compares it with $KPR_EXPECTED. */
+static int nobody_reads_reserved(void)
+{
+	char buf[256];
+
+	if (kpr_become_nobody())
+		return 200;
+	if (kpr_read_file(KPR_RESERVED, buf, sizeof(buf)))
+		return 1;
+	return strcmp(buf, getenv("KPR_EXPECTED")) ? 2 : 0;
+}
+
+/* Expects the reserved file to read @expected, as root and as nobody. */
+static void expect_reserved(struct __test_metadata *const _metadata, const char *expected)
+{
+	char buf[256];
+
+	ASSERT_EQ(0, kpr_read_file(KPR_RESERVED, buf, sizeof(buf)));
+	EXPECT_STREQ(expected, buf);
+	ASSERT_EQ(0, setenv("KPR_EXPECTED", expected, 1));
+	EXPECT_EQ(0, in_child(nobody_reads_reserved));
+}
+
+TEST_F(policy, reserved_lists_the_ports_for_anyone)
+{
+	struct stat st;
+	int fd;
+
+	ASSERT_EQ(0, stat(KPR_RESERVED, &st));
+	EXPECT_EQ(0444, st.st_mode & 07777);
+	expect_reserved(_metadata, "\n");
+	ASSERT_EQ(0, kpr_write("31005 /a\n31001-31003 /a\n31002 <kernel>\n31004 /b\n"
+			       "31010-31020 cgroup:/c\n31012 /d\n65535 /e\n"));
+	/* Ranges merged where they overlap or touch: the numbers, not the owners. */
+	expect_reserved(_metadata, "31001-31005,31010-31020,65535\n");
+	ASSERT_EQ(0, kpr_write("delete 31004 /b\n"));
+	expect_reserved(_metadata, "31001-31003,31005,31010-31020,65535\n");
+	/* A refused write changes nothing. */
+	ASSERT_NE(0, kpr_write("31030 /f\nbad\n"));
+	expect_reserved(_metadata, "31001-31003,31005,31010-31020,65535\n");
+	ASSERT_EQ(0, kpr_write("clear\n"));
+	expect_reserved(_metadata, "\n");
+	/* Nobody may write it, not even root, who may open it for writing. */
+	fd = open(KPR_RESERVED, O_WRONLY);
+	if (fd >= 0) {
+		EXPECT_GT(0, write(fd, "1\n", 2));
+		close(fd);
+	}
+	expect_reserved(_metadata, "\n");
 }
 
 TEST_F(policy, unprivileged_user_cannot_open)

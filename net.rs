@@ -144,6 +144,9 @@ impl Hooks for NetHooks {
     /// Denies a reserved port to every program the policy does not name.
     ///
     /// Malformed addresses are left to the stack, which refuses them with its own errno.
+    ///
+    /// Inlined into the trampoline that calls it, so that an unreserved bind pays no call.
+    #[inline(always)]
     fn socket_bind(sock: &Socket, addr: &[u8]) -> Result {
         let Some(sk) = sock.sk() else {
             return Ok(());
@@ -183,6 +186,7 @@ impl Hooks for NetHooks {
     /// (owners bind their port explicitly), and not for kernel sockets either. Called for each
     /// candidate port, possibly under `spin_lock_bh()`: one load and one bit test for an
     /// unreserved port; no lock, no allocation.
+    #[inline(always)]
     fn sk_port_reserved(sk: &Sock, port: u16) -> bool {
         if !policy::is_reserved(port) || !sk.in_initial_net() {
             return false;

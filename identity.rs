@@ -33,8 +33,8 @@
 //! looked up again at a bind that finds the held cgroup removed, or none held: a cgroup that
 //! does not exist matches no task, and one removed and created again at the path matches
 //! again. Cgroups of the default hierarchy cannot be renamed, so the held cgroup is the one
-//! at the path for as long as it lives. A removed cgroup stays pinned until the next bind of
-//! the port or the next policy write that drops its rule. The rule trusts whoever may
+//! at the path for as long as it lives. A removed cgroup stays pinned until a bind that
+//! reaches its rule looks again, or a policy write drops the rule. The rule trusts whoever may
 //! move a task into that cgroup: writing to `cgroup.procs` takes write access to it and to
 //! the common ancestor's, which only root and the delegatee of a subtree have.
 
@@ -88,16 +88,32 @@ fn current_executed(path: &AbsolutePath) -> bool {
 
 /// Returns whether the current task is in the cgroup `subject` names, or in a descendant of
 /// it: the cgroup the subject holds, or, if it holds none or a removed one, the one found at
-/// its path now.
+/// its path now, which it holds from then on.
+///
+/// The lock is held only to read or replace what the subject holds: the hierarchy is walked
+/// outside it, so that the binds of a port whose cgroup is missing serialise nothing.
 #[cfg(CONFIG_CGROUPS)]
 fn current_in_cgroup(subject: &CgroupSubject) -> bool {
-    let mut guard = HELD_CGROUPS.lock();
-    let held = subject.held.as_mut(&mut guard);
-    if held.as_ref().is_none_or(|cgroup| cgroup.is_dead()) {
-        *held = Cgroup::from_root_path(subject.path.as_cstr()).ok();
-    }
-    held.as_ref()
-        .is_some_and(|cgroup| cgroup.contains_current())
+    let held = {
+        let guard = HELD_CGROUPS.lock();
+        let held = subject.held.as_ref(&guard).as_ref();
+        held.filter(|cgroup| !cgroup.is_dead()).cloned()
+    };
+    let cgroup = match held {
+        Some(cgroup) => cgroup,
+        None => {
+            let Ok(found) = Cgroup::from_root_path(subject.path.as_cstr()) else {
+                return false;
+            };
+            let mut guard = HELD_CGROUPS.lock();
+            let held = subject.held.as_mut(&mut guard);
+            if held.as_ref().is_none_or(|cgroup| cgroup.is_dead()) {
+                *held = Some(found.clone());
+            }
+            found
+        }
+    };
+    cgroup.contains_current()
 }
 
 /// Without cgroups, the grammar refuses cgroup rules.

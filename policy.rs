@@ -318,6 +318,8 @@ pub(crate) fn take_over_for_test() -> bool {
     }
     // SAFETY: KUnit runs its tests one at a time, after LSM init.
     unsafe { init() };
+    // SAFETY: As above.
+    unsafe { crate::rule::init() };
     let writer = WRITER.lock();
     let Ok(saved) = KBox::new(
         SavedForTest {

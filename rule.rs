@@ -10,6 +10,10 @@ use kernel::{
     cgroup::Cgroup,
     sync::{
         aref::ARef,
+        atomic::{
+            Atomic,
+            Full, //
+        },
         GlobalLockedBy, //
     },
 };
@@ -105,17 +109,25 @@ kernel::sync::global_lock! {
     pub(crate) unsafe(uninit) static HELD_CGROUPS: Mutex<()> = ();
 }
 
-/// Readies the lock of the cgroups that rules hold.
+/// Whether [`init()`] has run.
+#[cfg(CONFIG_CGROUPS)]
+static INITIALISED: Atomic<bool> = Atomic::new(false);
+
+/// Readies the lock of the cgroups that rules hold, once; later calls do nothing.
+///
+/// The LSM's init function calls it, and so does [`crate::policy::take_over_for_test`]: the
+/// KUnit tests also run where KPortReserve is left out of `lsm=`.
 ///
 /// # Safety
 ///
-/// Called once, in the LSM's init, before any bind is checked.
+/// The first call must not run concurrently with a bind check, as `policy::init()`'s.
 pub(crate) unsafe fn init() {
-    // SAFETY: Called once, before first use, by the function's contract.
+    // ORDERING: Callers are serialised by the contract; `Full` costs nothing at init.
     #[cfg(CONFIG_CGROUPS)]
-    unsafe {
-        HELD_CGROUPS.init()
-    };
+    if !INITIALISED.xchg(true, Full) {
+        // SAFETY: The first call, before any use of the lock, by the function's contract.
+        unsafe { HELD_CGROUPS.init() };
+    }
 }
 
 /// A cgroup rule's subject: the cgroup's path, and the cgroup last found there, held as
@@ -123,8 +135,8 @@ pub(crate) unsafe fn init() {
 /// while that cgroup lives.
 pub(crate) struct CgroupSubject {
     pub(crate) path: AbsolutePath,
-    /// The cgroup found at `path` by the last bind that looked, if any; see
-    /// [`crate::identity`].
+    /// The cgroup found at `path` by the last bind that looked, if any (see the identity
+    /// module).
     #[cfg(CONFIG_CGROUPS)]
     pub(crate) held: GlobalLockedBy<Option<ARef<Cgroup>>, HELD_CGROUPS>,
 }

@@ -395,7 +395,8 @@ impl ReservedPorts {
                 Some(last) if u32::from(rule.ports.low) <= u32::from(last.high) + 1 => {
                     last.high = last.high.max(rule.ports.high);
                 }
-                _ => ranges.push(rule.ports, GFP_KERNEL)?,
+                // Charged to the opener, who may be any user.
+                _ => ranges.push(rule.ports, GFP_KERNEL_ACCOUNT)?,
             }
         }
         // INVARIANT: Sorted, and merged where the next range overlaps or touches the last.
@@ -434,7 +435,7 @@ impl SecurityFile for ReservedFile {
     /// Takes the ports of the policy in force; anyone may read them.
     fn open(_file: &File) -> Result<KBox<ReservedPorts>> {
         let ports = ReservedPorts::of(policy::current().as_deref())?;
-        Ok(KBox::new(ports, GFP_KERNEL)?)
+        Ok(KBox::new(ports, GFP_KERNEL_ACCOUNT)?)
     }
 
     fn records(ports: &ReservedPorts) -> usize {

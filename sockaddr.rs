@@ -117,7 +117,8 @@ pub(crate) fn inet_port(addr: &[u8], families: InetFamilies) -> Option<u16> {
 }
 
 /// An IP address a bind asks for. `core::net` writes it as `%pI4` and `%pI6c` do (RFC 5952,
-/// and IPv4-mapped addresses in dotted form); a KUnit test checks that it does.
+/// and IPv4-mapped addresses in dotted form), which a KUnit test checks, except ISATAP
+/// addresses (`...:5efe:a.b.c.d`), whose last 32 bits it writes in hexadecimal.
 pub(crate) use core::net::IpAddr;
 
 /// Offsets of the IP address in a `sockaddr_in` and a `sockaddr_in6`.

@@ -24,6 +24,7 @@ use kernel::{
     lsm::{
         Binprm,
         Blobs,
+        HookTask,
         Hooks, //
     },
     prelude::*,
@@ -75,7 +76,8 @@ impl ExeSlot {
 }
 
 /// KPortReserve's part of the framework's blobs: an [`ExeSlot`] in each task.
-pub(crate) static BLOBS: Blobs<ExeSlot> = Blobs::new();
+// SAFETY: `kportreserve.rs` names it as the LSM's blobs, and only the hooks read them.
+pub(crate) static BLOBS: Blobs<ExeSlot> = unsafe { Blobs::new() };
 
 /// The file the current task executed, borrowed for as long as the caller runs on it.
 ///
@@ -102,9 +104,9 @@ pub(crate) struct TaskHooks;
 #[vtable]
 impl Hooks for TaskHooks {
     /// A new task runs the program of its creator.
-    fn task_alloc(task: &Task, _clone_flags: u64) -> Result {
+    fn task_alloc(task: &HookTask, _clone_flags: u64) -> Result {
         let file = with_current_exe(|file| file.map(ARef::from));
-        if let Some(slot) = BLOBS.task(task) {
+        if let Some(slot) = BLOBS.hook_task(task) {
             // SAFETY: The task does not run yet, so its creator may write its slot, empty as
             // the framework zeroes new blobs.
             unsafe { slot.put(file) };
@@ -115,8 +117,8 @@ impl Hooks for TaskHooks {
     /// Drops the task's reference to the file it executed.
     ///
     /// `fput()` may be called in any context, including the RCU callback that frees tasks.
-    fn task_free(task: &Task) {
-        if let Some(slot) = BLOBS.task(task) {
+    fn task_free(task: &HookTask) {
+        if let Some(slot) = BLOBS.hook_task(task) {
             // SAFETY: The task is being freed: nobody else uses its slot any more.
             drop(unsafe { slot.take() });
         }

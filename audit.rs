@@ -21,7 +21,11 @@ use crate::{
 /// at another path from a root of its own, `exe_deleted=1` where the file has no name any
 /// more, and the file's `exe_dev` and `exe_ino`.
 fn subject(record: &mut Record, subject: &Subject<'_>) {
-    let _ = write!(record, " pid={} comm=", subject.pid);
+    let _ = write!(
+        record,
+        " pid={} euid={} egid={} comm=",
+        subject.pid, subject.euid, subject.egid
+    );
     record.untrusted_string(subject.comm);
     let _ = record.write_str(" exe=");
     let Some(exe) = &subject.exe else {

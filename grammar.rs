@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The policy grammar: text made of complete lines into numbered operations (`PORT
-//! SUBJECT`, `delete PORT SUBJECT`, `clear`, `lock`), or the line refused and why. Nothing
-//! is applied here; see [`crate::ruleset::apply`].
+//! The policy grammar: text made of complete lines into numbered operations (a rule,
+//! `delete` and a rule, `clear`, `lock`), or the line refused and why. Nothing is applied
+//! here; see [`crate::ruleset::apply`].
+//!
+//! A rule is `PORTS[/PROTOCOL] SUBJECT`: a port or `LOW-HIGH`, optionally `/tcp`, `/udp` or
+//! `/sctp` (without, every protocol), then `<kernel>` or atoms, in this order and each at
+//! most once: an absolute program path, `cgroup:PATH`, `uid:N`, `gid:N`.
 
 use kernel::{alloc::AllocError, prelude::*, sync::Arc};
 
 use crate::{
     limits::MAX_LINE_LEN,
     rule::{
-        PortRange,
-        Rule, //
-        Subject,
+        parse_ports,
+        Rule,
+        Subject, //
     },
 };
 
@@ -53,9 +57,9 @@ impl From<AllocError> for Rejection {
 /// One parsed policy line.
 #[derive(Debug)]
 pub(crate) enum Op {
-    /// `PORT SUBJECT`: adds a rule; adding a rule already in force changes nothing.
+    /// A rule: adds it; adding a rule already in force changes nothing.
     Add(Rule),
-    /// `delete PORT SUBJECT`: removes a rule; deleting a rule not in force is an error.
+    /// `delete` and a rule: removes it; deleting a rule not in force is an error.
     Delete(Rule),
     /// `clear`: removes every rule.
     Clear,
@@ -107,21 +111,17 @@ fn parse_line(line: &[u8]) -> core::result::Result<Option<Op>, &'static str> {
                 Some(_) => Err("lock takes no argument"),
             }
         }
-        b"delete" => (true, words.next().ok_or("delete needs PORT SUBJECT")?),
+        b"delete" => (
+            true,
+            words.next().ok_or("delete needs a rule: PORTS SUBJECT")?,
+        ),
         ports => (false, ports),
     };
-    let ports =
-        PortRange::parse(ports).ok_or("bad port: expected 1-65535 or LOW-HIGH in decimal")?;
-    let subject = Subject::parse(
-        words
-            .next()
-            .ok_or("missing program, cgroup:PATH or <kernel>")?,
-    )?;
-    if words.next().is_some() {
-        return Err("trailing text after the subject (escape spaces as \\040)");
-    }
+    let (ports, selector) = parse_ports(ports)?;
+    let subject = Subject::parse(words)?;
     let rule = Rule {
         ports,
+        selector,
         subject: Arc::new(subject, GFP_KERNEL).map_err(|_| "out of memory")?,
         counters: None,
     };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! Identity: whether the current task is the subject a rule names, its program or its cgroup.
+//! Identity: whether the current task is the subject a rule names: runs its program, in its
+//! cgroup, with its effective user and group ids, as many of these as the rule names.
 //!
 //! A rule names a program by path, but a path is easy to fake from user space:
 //! `mm->exe_file` can be replaced with `prctl(PR_SET_MM)`, a private mount namespace can
@@ -37,6 +38,13 @@
 //! reaches its rule looks again, or a policy write drops the rule. The rule trusts whoever may
 //! move a task into that cgroup: writing to `cgroup.procs` takes write access to it and to
 //! the common ancestor's, which only root and the delegatee of a subtree have.
+//!
+//! A rule may name the effective user and group ids too (`uid:N`, `gid:N`), as ids of the
+//! initial user namespace, which is what the kernel holds whatever user namespace the task
+//! runs in. An id trusts whoever can act as it: the user itself, and root. A program with a
+//! `uid:` is that program run by that user: another user's `LD_PRELOAD` or `ptrace` of the
+//! program no longer takes the port. The group is the effective one, not the supplementary
+//! groups: a set-group-ID program gets it, a member of the group does not.
 
 #[cfg(CONFIG_CGROUPS)]
 use crate::rule::HELD_CGROUPS;
@@ -48,6 +56,10 @@ use kernel::{
         LOOKUP_FOLLOW, //
     },
     sync::Arc,
+    task::{
+        Kgid,
+        Kuid, //
+    },
 };
 
 use crate::{
@@ -59,16 +71,25 @@ use crate::{
     task,
 };
 
-/// Returns whether the current task is `subject`: the program or in the cgroup it names.
-/// `<kernel>` is no task.
+/// Returns whether the current task is `subject`: matches each of its atoms. `<kernel>` is no
+/// task.
+///
+/// The effective ids are compared first, as they cost nothing; the cgroup next, and the
+/// program, which takes a path lookup, last.
 ///
 /// Sleeps: never call it under an RCU read lock or a spinlock.
 pub(crate) fn current_is(subject: &Arc<Subject>) -> bool {
-    match &**subject {
-        Subject::Kernel => false,
-        Subject::Program(path) => current_executed(path),
-        Subject::Cgroup(cgroup) => current_in_cgroup(cgroup),
-    }
+    let Subject::Tasks(atoms) = &**subject else {
+        return false;
+    };
+    atoms
+        .uid
+        .is_none_or(|uid| Kuid::current_euid().into_uid_in_init_ns() == uid)
+        && atoms
+            .gid
+            .is_none_or(|gid| Kgid::current_egid().into_gid_in_init_ns() == gid)
+        && atoms.cgroup.as_ref().is_none_or(current_in_cgroup)
+        && atoms.program.as_ref().is_none_or(current_executed)
 }
 
 /// Returns whether the current task executed the file at `path`, in the initial mount

@@ -32,7 +32,9 @@ use kernel::{
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
 use crate::grammar;
 use crate::{
-    identity, policy, report, sockaddr,
+    identity, policy, report,
+    rule::Protocol,
+    sockaddr,
     sockaddr::{
         InetFamilies,
         Transport, //
@@ -66,6 +68,28 @@ fn inet_transport(sk_type: u16, protocol: u16) -> Option<Transport> {
         bindings::IPPROTO_UDP => Some(Transport::Udp),
         bindings::IPPROTO_SCTP => Some(Transport::Sctp),
         bindings::IPPROTO_SMC => Some(Transport::Smc),
+        _ => None,
+    }
+}
+
+/// The port space `transport` takes its ports from, as rules select it.
+fn protocol(transport: Transport) -> Protocol {
+    match transport {
+        Transport::Tcp | Transport::Mptcp | Transport::Smc => Protocol::Tcp,
+        Transport::Udp | Transport::Rxrpc => Protocol::Udp,
+        Transport::Sctp => Protocol::Sctp,
+    }
+}
+
+/// The port space of `sk`, for automatic port choice; `None` for one the LSM does not know,
+/// which every rule then covers.
+fn sock_protocol(sk: &Sock) -> Option<Protocol> {
+    match u32::from(sk.family()) {
+        bindings::AF_INET | bindings::AF_INET6 => {
+            inet_transport(sk.sock_type(), sk.protocol()).map(protocol)
+        }
+        bindings::AF_SMC => Some(Protocol::Tcp),
+        bindings::AF_RXRPC => Some(Protocol::Udp),
         _ => None,
     }
 }
@@ -124,7 +148,7 @@ fn check_reserved_bind(sk: &Sock, family: u16, addr: &[u8], port: u16) -> Result
 ///
 /// May sleep: the rule's path is resolved for a reserved port.
 fn decide(operation: &'static str, transport: Transport, addr: &[u8], port: u16) -> Result {
-    if policy::may_bind(port, identity::current_is) {
+    if policy::may_bind(port, protocol(transport), identity::current_is) {
         return Ok(());
     }
     let permissive = policy::is_permissive();
@@ -180,7 +204,7 @@ impl Hooks for NetHooks {
         Ok(())
     }
 
-    /// Automatic port selection skips every reserved port.
+    /// Automatic port selection skips every port reserved for the socket's protocol.
     ///
     /// A reserved port is never chosen automatically, not even for a program the policy names
     /// (owners bind their port explicitly), and not for kernel sockets either. Called for each
@@ -188,11 +212,7 @@ impl Hooks for NetHooks {
     /// unreserved port; no lock, no allocation.
     #[inline(always)]
     fn sk_port_reserved(sk: &Sock, port: u16) -> bool {
-        if !policy::is_reserved(port) || !sk.in_initial_net() {
-            return false;
-        }
-        policy::count_skip(port);
-        true
+        policy::is_reserved(port) && sk.in_initial_net() && policy::skips(port, sock_protocol(sk))
     }
 }
 

@@ -34,7 +34,10 @@ use crate::{
         Op,
         Rejection, //
     },
-    rule::Subject,
+    rule::{
+        Protocol,
+        Subject, //
+    },
     ruleset::{
         apply,
         Snapshot,
@@ -101,15 +104,19 @@ pub(crate) unsafe fn init() {
     }
 }
 
-/// Decides a bind of `port`; `is_task` tells whether the caller is a rule's program or in its
-/// cgroup.
+/// Decides a bind of `port` of `protocol`; `is_task` tells whether the caller is a rule's
+/// subject.
 ///
 /// The bind hook calls it for ports [`is_reserved()`] found reserved, the bindx hook for
 /// every port; the snapshot in force decides. An unreserved port costs an RCU read lock and
 /// one bit test, and one load when the policy is empty. For a reserved port, a reference to
 /// the snapshot is taken and the RCU read lock dropped before `is_task` runs, so it may
 /// sleep.
-pub(crate) fn may_bind(port: u16, is_task: impl FnMut(&Arc<Subject>) -> bool) -> bool {
+pub(crate) fn may_bind(
+    port: u16,
+    protocol: Protocol,
+    is_task: impl FnMut(&Arc<Subject>) -> bool,
+) -> bool {
     // An empty policy costs one load and not even an RCU read lock.
     if is_empty() {
         return true;
@@ -120,7 +127,7 @@ pub(crate) fn may_bind(port: u16, is_task: impl FnMut(&Arc<Subject>) -> bool) ->
         _ => return true,
     };
     drop(guard);
-    snapshot.may_bind(port, is_task)
+    snapshot.may_bind(port, protocol, is_task)
 }
 
 /// Returns whether no rule is in force: one load, for the hooks to return at once.
@@ -156,13 +163,14 @@ pub(crate) fn is_reserved(port: u16) -> bool {
     bits & (1 << (port % 64)) != 0
 }
 
-/// Counts an automatic port choice that passed over `port`, a reserved port, on the rules
-/// that reserve it. No lock and no allocation: safe in atomic context.
-pub(crate) fn count_skip(port: u16) {
+/// Returns whether automatic port choice for `protocol` skips `port`, a port
+/// [`is_reserved()`] found reserved, and if so counts it on the rules that reserve it.
+/// `protocol` is `None` for a protocol the LSM does not know, which every rule covers.
+///
+/// No lock but the RCU read lock and no allocation: safe in atomic context.
+pub(crate) fn skips(port: u16, protocol: Option<Protocol>) -> bool {
     let guard = rcu::read_lock();
-    if let Some(snapshot) = active(&guard) {
-        snapshot.count_skip(port);
-    }
+    active(&guard).is_some_and(|snapshot| snapshot.skips(port, protocol))
 }
 
 /// Returns whether the policy and the mode are locked until reboot.

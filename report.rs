@@ -118,7 +118,7 @@ pub(crate) fn denied(
             return;
         }
         pr_notice_ratelimited!(
-            "{}denied {} to {} port {}: pid={} comm=\"{}\"{} cgroup=\"{}\"\n",
+            "{}denied {} to {} port {}: pid={} euid={} egid={} comm=\"{}\"{} cgroup=\"{}\"\n",
             if permissive {
                 "permissive: would have "
             } else {
@@ -128,6 +128,8 @@ pub(crate) fn denied(
             transport.name(),
             port,
             subject.pid,
+            subject.euid,
+            subject.egid,
             Quoted(subject.comm),
             ExeFields(&subject.exe),
             Quoted(subject.cgroup),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! A rule and its parts: the ports it reserves and the subject it reserves them for, each
-//! with its one canonical spelling, parsed from and rendered to policy text.
+//! A rule and its parts: the ports it reserves, the protocols it reserves them for and the
+//! subject it reserves them for, each with its one canonical spelling, parsed from and
+//! rendered to policy text.
 
 use core::{cmp::Ordering, fmt};
 use kernel::{alloc::AllocError, prelude::*, sync::Arc};
@@ -91,16 +92,122 @@ fn parse_port(text: &[u8]) -> Option<u16> {
     u16::try_from(value).ok()
 }
 
+/// A transport protocol, as a rule's selector names it: each owns a port space of its own.
+///
+/// MPTCP and SMC take TCP ports (SMC binds a TCP socket of its own), and RxRPC a UDP port
+/// (on a UDP socket of its own).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    /// Every protocol, in the order rules sort them.
+    pub(crate) const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+    /// The selector's spelling, after the `/` of a rule's ports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+
+    fn parse(text: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name().as_bytes() == text)
+    }
+}
+
+/// The protocols a rule reserves its ports for: one, or with no selector, every one.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) struct Selector(pub(crate) Option<Protocol>);
+
+impl Selector {
+    /// Returns whether the rule's ports are reserved for `protocol`; `None`, a protocol the
+    /// LSM does not know (a kernel client's), is taken as every one.
+    pub(crate) fn covers(self, protocol: Option<Protocol>) -> bool {
+        match (self.0, protocol) {
+            (Some(selected), Some(protocol)) => selected == protocol,
+            _ => true,
+        }
+    }
+}
+
+/// Parses a rule's ports and selector: `PORTS` (every protocol) or `PORTS/PROTOCOL`, with
+/// `PROTOCOL` one of `tcp`, `udp`, `sctp`.
+pub(crate) fn parse_ports(
+    text: &[u8],
+) -> core::result::Result<(PortRange, Selector), &'static str> {
+    let (ports, protocol) = match text.iter().position(|&c| c == b'/') {
+        Some(slash) => (
+            text.get(..slash).unwrap_or_default(),
+            Some(
+                Protocol::parse(text.get(slash + 1..).unwrap_or_default())
+                    .ok_or("bad protocol: expected tcp, udp or sctp after the /")?,
+            ),
+        ),
+        None => (text, None),
+    };
+    let ports =
+        PortRange::parse(ports).ok_or("bad port: expected 1-65535 or LOW-HIGH in decimal")?;
+    Ok((ports, Selector(protocol)))
+}
+
 /// Who may bind a reserved port.
 #[derive(PartialEq, Eq, Debug)]
 pub(crate) enum Subject {
     /// No user-space task: only in-kernel sockets, which bind through `kernel_bind()`.
     Kernel,
+    /// The tasks that match every atom, when the bind happens.
+    Tasks(Atoms),
+}
+
+/// The atoms of a subject, each at most once; a task must match every atom present.
+///
+/// Written and rendered in this order, so that each subject has one spelling.
+///
+/// # Invariants
+///
+/// At least one atom is present.
+#[derive(PartialEq, Eq, Debug)]
+pub(crate) struct Atoms {
     /// The program executed from this absolute path, as resolved when the bind happens.
-    Program(AbsolutePath),
+    pub(crate) program: Option<AbsolutePath>,
     /// The tasks in the cgroup (v2) at this path from the root of the hierarchy, or in one of
-    /// its descendants, when the bind happens.
-    Cgroup(CgroupSubject),
+    /// its descendants: `cgroup:PATH`.
+    pub(crate) cgroup: Option<CgroupSubject>,
+    /// The effective user id, in the initial user namespace: `uid:N`.
+    pub(crate) uid: Option<u32>,
+    /// The effective group id, in the initial user namespace: `gid:N`.
+    pub(crate) gid: Option<u32>,
+}
+
+/// What an atom of each kind starts with, in the order atoms are written.
+const UID_PREFIX: &[u8] = b"uid:";
+const GID_PREFIX: &[u8] = b"gid:";
+
+/// Parses a user or group id in canonical decimal: `0`, or no leading zero; at most
+/// 4294967294, since 4294967295 is `(uid_t)-1`, no id.
+fn parse_id(text: &[u8]) -> Option<u32> {
+    match text {
+        [b'0'] => return Some(0),
+        [b'1'..=b'9', ..] => {}
+        _ => return None,
+    }
+    let mut value: u64 = 0;
+    for &c in text {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(c - b'0');
+        if value >= u64::from(u32::MAX) {
+            return None;
+        }
+    }
+    u32::try_from(value).ok()
 }
 
 #[cfg(CONFIG_CGROUPS)]
@@ -167,54 +274,127 @@ impl fmt::Debug for CgroupSubject {
 }
 
 impl Subject {
-    /// Parses `<kernel>`, an escaped absolute path, or `cgroup:` and an escaped absolute path.
-    pub(crate) fn parse(text: &[u8]) -> core::result::Result<Self, &'static str> {
-        if text == KERNEL_NAME {
-            return Ok(Subject::Kernel);
+    /// Parses a subject from the words after a rule's ports: `<kernel>` alone, or atoms in
+    /// their order, `PROGRAM cgroup:PATH uid:N gid:N`, each optional but at least one.
+    pub(crate) fn parse<'a>(
+        mut words: impl Iterator<Item = &'a [u8]>,
+    ) -> core::result::Result<Self, &'static str> {
+        let first = words
+            .next()
+            .ok_or("missing subject: PROGRAM, cgroup:PATH, uid:N, gid:N or <kernel>")?;
+        if first == KERNEL_NAME {
+            return match words.next() {
+                None => Ok(Subject::Kernel),
+                Some(_) => Err("<kernel> takes no other atom"),
+            };
         }
-        if let Some(path) = text.strip_prefix(CGROUP_PREFIX) {
-            if !cfg!(CONFIG_CGROUPS) {
-                return Err("cgroup rules need a kernel built with CONFIG_CGROUPS");
+        let mut atoms = Atoms {
+            program: None,
+            cgroup: None,
+            uid: None,
+            gid: None,
+        };
+        // The rank of the last atom read: each must come after it.
+        let mut last = None;
+        for word in Iterator::chain(core::iter::once(first), words) {
+            let rank = if word.first() == Some(&b'/') {
+                atoms.program = Some(AbsolutePath::parse(word)?);
+                0
+            } else if let Some(path) = word.strip_prefix(CGROUP_PREFIX) {
+                if !cfg!(CONFIG_CGROUPS) {
+                    return Err("cgroup rules need a kernel built with CONFIG_CGROUPS");
+                }
+                if path.first() != Some(&b'/') {
+                    return Err("cgroup must be an absolute path from the root of the hierarchy");
+                }
+                atoms.cgroup = Some(CgroupSubject::new(AbsolutePath::parse(path)?));
+                1
+            } else if let Some(id) = word.strip_prefix(UID_PREFIX) {
+                atoms.uid = Some(parse_id(id).ok_or("bad uid: expected 0-4294967294 in decimal")?);
+                2
+            } else if let Some(id) = word.strip_prefix(GID_PREFIX) {
+                atoms.gid = Some(parse_id(id).ok_or("bad gid: expected 0-4294967294 in decimal")?);
+                3
+            } else if word == KERNEL_NAME {
+                return Err("<kernel> takes no other atom");
+            } else {
+                return Err(
+                    "bad atom: expected an absolute PROGRAM path, cgroup:PATH, uid:N or gid:N \
+                     (escape spaces in paths as \\040)",
+                );
+            };
+            if last.is_some_and(|last| rank <= last) {
+                return Err(
+                    "atoms repeated or out of order: write PROGRAM cgroup:PATH uid:N gid:N",
+                );
             }
-            if path.first() != Some(&b'/') {
-                return Err("cgroup must be an absolute path from the root of the hierarchy");
-            }
-            return AbsolutePath::parse(path).map(|path| Subject::Cgroup(CgroupSubject::new(path)));
+            last = Some(rank);
         }
-        if text.first() != Some(&b'/') {
-            return Err("program must be an absolute path, <kernel> or cgroup:PATH");
-        }
-        AbsolutePath::parse(text).map(Subject::Program)
+        // INVARIANT: the loop read at least `first`, and each word read set an atom.
+        Ok(Subject::Tasks(atoms))
     }
 
-    /// Orders `<kernel>` first, then programs, then cgroups, each kind by its path's bytes.
+    /// Orders `<kernel>` first, then the atoms in their order, each by its value, a subject
+    /// with an atom before one without it (so that programs come before cgroups, as paths).
     pub(crate) fn cmp(&self, other: &Self) -> Ordering {
+        /// Present before absent, then by `cmp`.
+        fn by<T>(a: &Option<T>, b: &Option<T>, cmp: impl Fn(&T, &T) -> Ordering) -> Ordering {
+            match (a, b) {
+                (Some(a), Some(b)) => cmp(a, b),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            }
+        }
         match (self, other) {
             (Subject::Kernel, Subject::Kernel) => Ordering::Equal,
-            (Subject::Program(a), Subject::Program(b)) => a.as_bytes().cmp(b.as_bytes()),
-            (Subject::Cgroup(a), Subject::Cgroup(b)) => a.path.as_bytes().cmp(b.path.as_bytes()),
-            _ => self.kind().cmp(&other.kind()),
-        }
-    }
-
-    /// The kind of subject, in the order [`Self::cmp`] sorts kinds.
-    fn kind(&self) -> u8 {
-        match self {
-            Subject::Kernel => 0,
-            Subject::Program(_) => 1,
-            Subject::Cgroup(_) => 2,
+            (Subject::Kernel, Subject::Tasks(_)) => Ordering::Less,
+            (Subject::Tasks(_), Subject::Kernel) => Ordering::Greater,
+            (Subject::Tasks(a), Subject::Tasks(b)) => by(&a.program, &b.program, |a, b| {
+                a.as_bytes().cmp(b.as_bytes())
+            })
+            .then_with(|| {
+                by(&a.cgroup, &b.cgroup, |a, b| {
+                    a.path.as_bytes().cmp(b.path.as_bytes())
+                })
+            })
+            .then_with(|| by(&a.uid, &b.uid, Ord::cmp))
+            .then_with(|| by(&a.gid, &b.gid, Ord::cmp)),
         }
     }
 
     pub(crate) fn render(&self, out: &mut KVVec<u8>) -> Result<(), AllocError> {
-        match self {
-            Subject::Kernel => out.extend_from_slice(KERNEL_NAME, GFP_KERNEL),
-            Subject::Program(path) => path.render(out),
-            Subject::Cgroup(cgroup) => {
-                out.extend_from_slice(CGROUP_PREFIX, GFP_KERNEL)?;
-                cgroup.path.render(out)
+        let atoms = match self {
+            Subject::Kernel => return out.extend_from_slice(KERNEL_NAME, GFP_KERNEL),
+            Subject::Tasks(atoms) => atoms,
+        };
+        // Atoms are separated by one space.
+        let mut first = true;
+        let mut separate = |out: &mut KVVec<u8>| {
+            if core::mem::take(&mut first) {
+                Ok(())
+            } else {
+                out.push(b' ', GFP_KERNEL)
+            }
+        };
+        if let Some(path) = &atoms.program {
+            separate(out)?;
+            path.render(out)?;
+        }
+        if let Some(cgroup) = &atoms.cgroup {
+            separate(out)?;
+            out.extend_from_slice(CGROUP_PREFIX, GFP_KERNEL)?;
+            cgroup.path.render(out)?;
+        }
+        let mut digits = [0u8; 12];
+        for (prefix, id) in [(UID_PREFIX, atoms.uid), (GID_PREFIX, atoms.gid)] {
+            if let Some(id) = id {
+                separate(out)?;
+                out.extend_from_slice(prefix, GFP_KERNEL)?;
+                out.extend_from_slice(format_decimal(id, &mut digits), GFP_KERNEL)?;
             }
         }
+        Ok(())
     }
 }
 
@@ -324,11 +504,13 @@ fn needs_escape(c: u8) -> bool {
     c <= b' ' || c >= 0x7f
 }
 
-/// One rule: the ports it reserves and the subject (program, cgroup or kernel) it reserves
-/// them for.
+/// One rule: the ports it reserves, for which protocols, and the subject (the kernel, or the
+/// tasks that match its atoms) it reserves them for.
 #[derive(Clone, Debug)]
 pub(crate) struct Rule {
     pub(crate) ports: PortRange,
+    /// The protocols the ports are reserved for.
+    pub(crate) selector: Selector,
     pub(crate) subject: Arc<Subject>,
     /// Set when the rule enters the policy in force, and kept while it stays; `None` in a
     /// parsed line. Not part of the rule's identity.
@@ -346,6 +528,7 @@ impl Rule {
     pub(crate) fn cmp(&self, other: &Self) -> Ordering {
         self.ports
             .cmp(&other.ports)
+            .then(self.selector.cmp(&other.selector))
             .then_with(|| self.subject.cmp(&other.subject))
     }
 
@@ -356,6 +539,10 @@ impl Rule {
         if self.ports.high != self.ports.low {
             out.push(b'-', GFP_KERNEL)?;
             out.extend_from_slice(format_port(self.ports.high, &mut digits), GFP_KERNEL)?;
+        }
+        if let Selector(Some(protocol)) = self.selector {
+            out.push(b'/', GFP_KERNEL)?;
+            out.extend_from_slice(protocol.name().as_bytes(), GFP_KERNEL)?;
         }
         out.push(b' ', GFP_KERNEL)?;
         self.subject.render(out)?;
@@ -376,13 +563,18 @@ impl Rule {
 }
 
 /// Formats `port` in decimal into `buf`, returning the digits.
-pub(crate) fn format_port(mut port: u16, buf: &mut [u8; 12]) -> &[u8] {
+pub(crate) fn format_port(port: u16, buf: &mut [u8; 12]) -> &[u8] {
+    format_decimal(port.into(), buf)
+}
+
+/// Formats `value` in decimal into `buf`, returning the digits.
+fn format_decimal(mut value: u32, buf: &mut [u8; 12]) -> &[u8] {
     let mut start = buf.len();
     loop {
         start -= 1;
-        buf[start] = b'0' + (port % 10) as u8;
-        port /= 10;
-        if port == 0 {
+        buf[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
             break;
         }
     }

@@ -22,6 +22,7 @@ use crate::{
         MAX_RULES, //
     },
     rule::{
+        Protocol,
         Rule,
         Subject, //
     },
@@ -107,36 +108,52 @@ impl Snapshot {
             .filter_map(|entry| self.rules.get(entry.rule as usize))
     }
 
-    /// Decides a bind of `port` by a task that `is_task` recognises, and counts it: as
-    /// allowed on the first rule naming the task (its program or its cgroup), or as denied on
-    /// every rule of the port.
+    /// Decides a bind of `port` of `protocol` by a task that `is_task` recognises, and counts
+    /// it: as allowed on the first rule of the port and protocol naming the task, or as
+    /// denied on every one of them. A port reserved for other protocols only is free.
     ///
-    /// `is_task` is called only for a reserved port, once per program or cgroup of its rules
-    /// until one matches. `<kernel>` matches no task: in-kernel sockets never get here.
+    /// `is_task` is called only for a reserved port, once per subject of its rules until one
+    /// matches. `<kernel>` matches no task: in-kernel sockets never get here.
     pub(crate) fn may_bind(
         &self,
         port: u16,
+        protocol: Protocol,
         mut is_task: impl FnMut(&Arc<Subject>) -> bool,
     ) -> bool {
         if !self.is_reserved(port) {
             return true;
         }
-        let allowing = self
+        let mut rules = self
             .rules_for(port)
-            .find(|rule| *rule.subject != Subject::Kernel && is_task(&rule.subject));
+            .filter(|rule| rule.selector.covers(Some(protocol)))
+            .peekable();
+        if rules.peek().is_none() {
+            return true;
+        }
+        let allowing =
+            rules.find(|rule| *rule.subject != Subject::Kernel && is_task(&rule.subject));
         match allowing {
             Some(rule) => rule.count(Event::Allowed),
             None => self
                 .rules_for(port)
+                .filter(|rule| rule.selector.covers(Some(protocol)))
                 .for_each(|rule| rule.count(Event::Denied)),
         }
         allowing.is_some()
     }
 
-    /// Counts an automatic port choice that passed over `port`, on every rule of the port.
-    pub(crate) fn count_skip(&self, port: u16) {
+    /// Returns whether automatic port choice for `protocol` (`None`: one the LSM does not
+    /// know, taken as every one) skips `port`, and if so counts it on the rules that reserve
+    /// it. No lock and no allocation: safe in atomic context.
+    pub(crate) fn skips(&self, port: u16, protocol: Option<Protocol>) -> bool {
+        let mut skipped = false;
         self.rules_for(port)
-            .for_each(|rule| rule.count(Event::Skipped));
+            .filter(|rule| rule.selector.covers(protocol))
+            .for_each(|rule| {
+                rule.count(Event::Skipped);
+                skipped = true;
+            });
+        skipped
     }
 
     /// The rules in force, sorted.
@@ -315,6 +332,7 @@ mod tests {
         limits::MAX_PATH_LEN,
         rule::{
             format_port,
+            Atoms,
             PortRange, //
         },
     };
@@ -334,14 +352,24 @@ mod tests {
         load(base, text).err().map(|r| r.line)
     }
 
-    /// Whether `subject` is the program at `path`.
+    /// Whether `subject` is the program at `path`, with no other atom.
     fn is_program(subject: &Subject, path: &[u8]) -> bool {
-        matches!(subject, Subject::Program(p) if p.as_bytes() == path)
+        matches!(subject, Subject::Tasks(Atoms {
+            program: Some(p),
+            cgroup: None,
+            uid: None,
+            gid: None,
+        }) if p.as_bytes() == path)
     }
 
-    /// Whether `subject` is the cgroup at `path`.
+    /// Whether `subject` is the cgroup at `path`, with no other atom.
     fn is_cgroup(subject: &Subject, path: &[u8]) -> bool {
-        matches!(subject, Subject::Cgroup(c) if c.path.as_bytes() == path)
+        matches!(subject, Subject::Tasks(Atoms {
+            program: None,
+            cgroup: Some(c),
+            uid: None,
+            gid: None,
+        }) if c.path.as_bytes() == path)
     }
 
     #[test]
@@ -400,7 +428,7 @@ mod tests {
         assert!(s.is_reserved(1));
         assert!(s.is_reserved(65535));
         assert!(!s.is_reserved(0));
-        assert!(s.may_bind(0, |_| false));
+        assert!(s.may_bind(0, Protocol::Tcp, |_| false));
         Ok(())
     }
 
@@ -426,8 +454,8 @@ mod tests {
         let s = load(&[], text).map_err(|r| r.error)?;
         assert_eq!(&rendered(&s)[..], text.as_bytes());
         let mut paths = s.rules_for(80).filter_map(|rule| match &*rule.subject {
-            Subject::Program(path) => Some(path.as_bytes()),
-            Subject::Kernel | Subject::Cgroup(_) => None,
+            Subject::Tasks(atoms) => atoms.program.as_ref().map(|path| path.as_bytes()),
+            Subject::Kernel => None,
         });
         assert_eq!(paths.next(), Some(&b"/opt/my server\\x\t\x7f\xc3\xa9"[..]));
         Ok(())
@@ -497,7 +525,7 @@ mod tests {
     fn kernel_rule_matches_no_task() -> Result {
         let s = load(&[], "53 <kernel>\n").map_err(|r| r.error)?;
         assert!(s.is_reserved(53));
-        assert!(!s.may_bind(53, |_| true));
+        assert!(!s.may_bind(53, Protocol::Tcp, |_| true));
         assert_eq!(&rendered(&s)[..], b"53 <kernel>\n");
         Ok(())
     }
@@ -505,13 +533,13 @@ mod tests {
     #[test]
     fn several_programs_share_a_port() -> Result {
         let s = load(&[], "443 /b\n443 /a\n443-444 /c\n").map_err(|r| r.error)?;
-        assert!(s.may_bind(443, |s| is_program(s, b"/a")));
-        assert!(s.may_bind(443, |s| is_program(s, b"/b")));
-        assert!(s.may_bind(443, |s| is_program(s, b"/c")));
-        assert!(!s.may_bind(443, |s| is_program(s, b"/d")));
-        assert!(s.may_bind(444, |s| is_program(s, b"/c")));
-        assert!(!s.may_bind(444, |s| is_program(s, b"/a")));
-        assert!(s.may_bind(445, |_| false));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/a")));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/b")));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/c")));
+        assert!(!s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/d")));
+        assert!(s.may_bind(444, Protocol::Tcp, |s| is_program(s, b"/c")));
+        assert!(!s.may_bind(444, Protocol::Tcp, |s| is_program(s, b"/a")));
+        assert!(s.may_bind(445, Protocol::Tcp, |_| false));
         assert_eq!(&rendered(&s)[..], b"443 /a\n443 /b\n443-444 /c\n");
         Ok(())
     }
@@ -520,12 +548,12 @@ mod tests {
     fn matcher_runs_only_for_reserved_ports() -> Result {
         let s = load(&[], "80 /a\n").map_err(|r| r.error)?;
         let mut calls = 0;
-        assert!(s.may_bind(81, |_| {
+        assert!(s.may_bind(81, Protocol::Tcp, |_| {
             calls += 1;
             false
         }));
         assert_eq!(calls, 0);
-        assert!(!s.may_bind(80, |_| {
+        assert!(!s.may_bind(80, Protocol::Tcp, |_| {
             calls += 1;
             false
         }));
@@ -558,16 +586,155 @@ mod tests {
             &rendered(&s)[..],
             &b"443 <kernel>\n443 /b\n443 cgroup:/a\\\\x2d\n443 cgroup:/b\n"[..]
         );
-        assert!(s.may_bind(443, |s| is_cgroup(s, b"/b")));
-        assert!(s.may_bind(443, |s| is_cgroup(s, b"/a\\x2d")));
-        assert!(s.may_bind(443, |s| is_program(s, b"/b")));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_cgroup(s, b"/b")));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_cgroup(s, b"/a\\x2d")));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/b")));
         // A program and a cgroup at the same path are different subjects.
-        assert!(!s.may_bind(443, |s| is_program(s, b"/a\\x2d")));
-        assert!(!s.may_bind(443, |s| is_cgroup(s, b"/c")));
+        assert!(!s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/a\\x2d")));
+        assert!(!s.may_bind(443, Protocol::Tcp, |s| is_cgroup(s, b"/c")));
         let s = load(s.rules(), "delete 443 cgroup:/b\n").map_err(|r| r.error)?;
-        assert!(!s.may_bind(443, |s| is_cgroup(s, b"/b")));
-        assert!(s.may_bind(443, |s| is_program(s, b"/b")));
+        assert!(!s.may_bind(443, Protocol::Tcp, |s| is_cgroup(s, b"/b")));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/b")));
         assert_eq!(rejected_line(s.rules(), "delete 443 cgroup:/b\n"), Some(1));
+        Ok(())
+    }
+
+    #[test]
+    fn atoms_have_one_spelling() -> Result {
+        for good in [
+            "8080 /usr/sbin/nginx uid:33\n",
+            "10000 /usr/local/bin/api cgroup:/system.slice/api.service\n",
+            "53 cgroup:/system.slice/named.service uid:101\n",
+            "15000-15090 uid:1337\n",
+            "80 gid:0\n",
+            "80 /a cgroup:/b uid:0 gid:4294967294\n",
+        ] {
+            let s = load(&[], good).map_err(|r| r.error)?;
+            assert_eq!(&rendered(&s)[..], good.as_bytes());
+        }
+        for bad in [
+            // Out of order, repeated.
+            "80 uid:33 /a",
+            "80 cgroup:/b /a",
+            "80 gid:1 uid:1",
+            "80 uid:1 uid:2",
+            "80 uid:1 uid:1",
+            "80 /a /b",
+            "80 cgroup:/a cgroup:/b",
+            // `<kernel>` alone.
+            "80 <kernel> uid:1",
+            "80 uid:1 <kernel>",
+            // Ids in canonical decimal, and never (uid_t)-1.
+            "80 uid:",
+            "80 uid:01",
+            "80 uid:+1",
+            "80 uid:-1",
+            "80 uid:0x1",
+            "80 uid:4294967295",
+            "80 uid:99999999999",
+            "80 gid:1a",
+            // Atoms the grammar does not know, or names (the loader translates them).
+            "80 user:1",
+            "80 UID:1",
+            "80 uid:root",
+            "80 /a b",
+        ] {
+            assert_eq!(rejected_line(&[], bad), Some(1));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_atom_must_match() -> Result {
+        let s = load(&[], "80 /a uid:33\n").map_err(|r| r.error)?;
+        let program_and_uid = |atoms: &Atoms| {
+            atoms.program.as_ref().map(|p| p.as_bytes()) == Some(&b"/a"[..])
+                && atoms.uid == Some(33)
+                && atoms.cgroup.is_none()
+                && atoms.gid.is_none()
+        };
+        assert!(s.may_bind(80, Protocol::Tcp, |s| matches!(
+            &**s,
+            Subject::Tasks(atoms) if program_and_uid(atoms)
+        )));
+        // The identity module matches each atom; here only the rule's shape is checked, and
+        // a task that is not the subject is denied.
+        assert!(!s.may_bind(80, Protocol::Tcp, |_| false));
+        // Several rules for a port are alternatives.
+        let s = load(s.rules(), "80 uid:1337\n").map_err(|r| r.error)?;
+        assert_eq!(&rendered(&s)[..], b"80 /a uid:33\n80 uid:1337\n");
+        let mut seen = 0;
+        assert!(s.may_bind(80, Protocol::Tcp, |_| {
+            seen += 1;
+            seen == 2
+        }));
+        Ok(())
+    }
+
+    #[test]
+    fn atoms_sort_in_their_order() -> Result {
+        let text = "80 uid:1\n80 /a\n80 /a uid:1\n80 gid:1\n80 cgroup:/c\n80 /a gid:1\n\
+                    80 <kernel>\n80 uid:1 gid:1\n80 uid:2\n80 /a cgroup:/c\n";
+        let s = load(&[], text).map_err(|r| r.error)?;
+        let out = rendered(&s);
+        assert_eq!(
+            &out[..],
+            &b"80 <kernel>\n80 /a cgroup:/c\n80 /a uid:1\n80 /a gid:1\n80 /a\n\
+               80 cgroup:/c\n80 uid:1 gid:1\n80 uid:1\n80 uid:2\n80 gid:1\n"[..]
+        );
+        let again = load(&[], core::str::from_utf8(&out)?).map_err(|r| r.error)?;
+        assert_eq!(&rendered(&again)[..], &out[..]);
+        // Delete names the rule with all its atoms.
+        let deleted = load(s.rules(), "delete 80 /a uid:1\n").map_err(|r| r.error)?;
+        assert_eq!(deleted.rules().len(), 9);
+        assert_eq!(rejected_line(s.rules(), "delete 80 /a uid:3\n"), Some(1));
+        assert_eq!(rejected_line(s.rules(), "delete 80 uid:1 /a\n"), Some(1));
+        Ok(())
+    }
+
+    #[test]
+    fn selectors_reserve_one_protocol() -> Result {
+        for bad in [
+            "80/ /a",
+            "80/TCP /a",
+            "80/tcp/udp /a",
+            "80/dccp /a",
+            "80/mptcp /a",
+            "/tcp /a",
+            "80-/tcp /a",
+            "80 /tcp",
+        ] {
+            // `80 /tcp` is the program /tcp: a valid rule.
+            let expected = if bad == "80 /tcp" { None } else { Some(1) };
+            assert_eq!(rejected_line(&[], bad), expected);
+        }
+        let text = "443/udp /quic\n443/tcp /web\n443 <kernel>\n132/sctp /s\n5000-5001/tcp /web\n";
+        let s = load(&[], text).map_err(|r| r.error)?;
+        let out = rendered(&s);
+        assert_eq!(
+            &out[..],
+            &b"132/sctp /s\n443 <kernel>\n443/tcp /web\n443/udp /quic\n5000-5001/tcp /web\n"[..]
+        );
+        // 132: SCTP only; TCP and UDP binds and choices are free.
+        assert!(!s.may_bind(132, Protocol::Sctp, |_| false));
+        assert!(s.may_bind(132, Protocol::Tcp, |_| false));
+        assert!(s.may_bind(132, Protocol::Udp, |_| false));
+        assert!(s.skips(132, Some(Protocol::Sctp)));
+        assert!(!s.skips(132, Some(Protocol::Tcp)));
+        assert!(!s.skips(132, Some(Protocol::Udp)));
+        // A protocol the LSM does not know is taken as every one.
+        assert!(s.skips(132, None));
+        // 443: the rule without a selector covers every protocol, each other rule its own.
+        assert!(s.may_bind(443, Protocol::Udp, |s| is_program(s, b"/quic")));
+        assert!(!s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/quic")));
+        assert!(s.may_bind(443, Protocol::Tcp, |s| is_program(s, b"/web")));
+        assert!(!s.may_bind(443, Protocol::Sctp, |s| is_program(s, b"/web")));
+        assert!(s.skips(443, Some(Protocol::Sctp)));
+        assert!(s.may_bind(5001, Protocol::Udp, |_| false));
+        // Delete names the selector too.
+        assert_eq!(rejected_line(s.rules(), "delete 443 /quic\n"), Some(1));
+        let deleted = load(s.rules(), "delete 443/udp /quic\n").map_err(|r| r.error)?;
+        assert!(!deleted.may_bind(443, Protocol::Udp, |s| is_program(s, b"/quic")));
         Ok(())
     }
 
@@ -660,8 +827,8 @@ mod tests {
         let lines = parse(&text, 1).map_err(|r| r.error)?;
         let s = apply(&[], &lines).map_err(|r| r.error)?;
         assert_eq!(s.rules().len(), usize::from(u16::MAX));
-        assert!(s.may_bind(4242, |s| is_program(s, b"/a")));
-        assert!(!s.may_bind(4242, |s| is_program(s, b"/b")));
+        assert!(s.may_bind(4242, Protocol::Tcp, |s| is_program(s, b"/a")));
+        assert!(!s.may_bind(4242, Protocol::Tcp, |s| is_program(s, b"/b")));
         let more = load(s.rules(), "1 /b\n2 /b\n").err();
         assert_eq!(more.map(|r| r.error.to_errno()), Some(E2BIG.to_errno()));
         Ok(())

@@ -41,6 +41,7 @@ use crate::{
     rule::{
         format_port,
         PortRange,
+        Protocol,
         Rule, //
     },
     ruleset::Snapshot,
@@ -386,11 +387,13 @@ impl SecurityFile for CountersFile {
 struct ReservedPorts(KVVec<PortRange>);
 
 impl ReservedPorts {
-    /// The ports `snapshot` reserves (none: no port).
-    fn of(snapshot: Option<&Snapshot>) -> Result<Self, AllocError> {
+    /// The ports `snapshot` reserves (none: no port) for `protocol`, or with `None`, for any
+    /// protocol.
+    fn of(snapshot: Option<&Snapshot>, protocol: Option<Protocol>) -> Result<Self, AllocError> {
         let mut ranges = KVVec::<PortRange>::new();
+        let rules = snapshot.map_or(&[][..], Snapshot::rules);
         // The rules are sorted by their ranges, lowest first.
-        for rule in snapshot.map_or(&[][..], Snapshot::rules) {
+        for rule in rules.iter().filter(|rule| rule.selector.covers(protocol)) {
             match ranges.last_mut() {
                 Some(last) if u32::from(rule.ports.low) <= u32::from(last.high) + 1 => {
                     last.high = last.high.max(rule.ports.high);
@@ -422,19 +425,27 @@ impl ReservedPorts {
     }
 }
 
-/// The `reserved` file, read-only: the reserved ports in the format of
+/// The `reserved` files, read-only: the reserved ports in the format of
 /// `ip_local_reserved_ports` (`1-3,5`, one line), so that programs that pick ports in user
 /// space (container runtimes, test frameworks) can stay off them. World-readable as that
-/// sysctl is: it shows the port numbers, and not whom they are reserved for.
-struct ReservedFile;
+/// sysctl is: they show the port numbers, and not whom they are reserved for.
+///
+/// `reserved` lists the ports reserved for any protocol, as that sysctl, which knows no
+/// protocol, would hold them; `reserved_tcp`, `reserved_udp` and `reserved_sctp` those
+/// reserved for one, by a rule with its selector or with none. `PROTOCOL` is 0 for any
+/// protocol, else one more than the protocol's index in [`Protocol::ALL`].
+struct ReservedFile<const PROTOCOL: usize>;
 
 #[vtable]
-impl SecurityFile for ReservedFile {
+impl<const PROTOCOL: usize> SecurityFile for ReservedFile<PROTOCOL> {
     type Ptr = KBox<ReservedPorts>;
 
     /// Takes the ports of the policy in force; anyone may read them.
     fn open(_file: &File) -> Result<KBox<ReservedPorts>> {
-        let ports = ReservedPorts::of(policy::current().as_deref())?;
+        let protocol = PROTOCOL
+            .checked_sub(1)
+            .and_then(|i| Protocol::ALL.get(i).copied());
+        let ports = ReservedPorts::of(policy::current().as_deref(), protocol)?;
         Ok(KBox::new(ports, GFP_KERNEL_ACCOUNT)?)
     }
 
@@ -468,8 +479,17 @@ pub(crate) fn init() -> Result {
     dir.create_file::<CountersFile>(c"counters", 0o400)
         .inspect_err(|err| pr_err!("cannot create the counters file: {:?}\n", err))?
         .keep();
-    dir.create_file::<ReservedFile>(c"reserved", 0o444)
+    dir.create_file::<ReservedFile<0>>(c"reserved", 0o444)
         .inspect_err(|err| pr_err!("cannot create the reserved file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<ReservedFile<1>>(c"reserved_tcp", 0o444)
+        .inspect_err(|err| pr_err!("cannot create the reserved_tcp file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<ReservedFile<2>>(c"reserved_udp", 0o444)
+        .inspect_err(|err| pr_err!("cannot create the reserved_udp file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<ReservedFile<3>>(c"reserved_sctp", 0o444)
+        .inspect_err(|err| pr_err!("cannot create the reserved_sctp file: {:?}\n", err))?
         .keep();
     dir.keep();
     Ok(())
@@ -612,14 +632,31 @@ mod tests {
             b"clear\n5 /a\n1-3 /a\n2 <kernel>\n4 /b\n10-20 /c\n12-14 /d\n65535 /e\n",
             false,
         )?;
-        let ranges = ReservedPorts::of(policy::current().as_deref())?;
+        let ranges = ReservedPorts::of(policy::current().as_deref(), None)?;
         let found: KVec<(u16, u16)> = ranges.0.iter().try_fold(KVec::new(), |mut v, r| {
             v.push((r.low, r.high), GFP_KERNEL)?;
             Ok::<_, AllocError>(v)
         })?;
         assert_eq!(&found[..], &[(1, 5), (10, 20), (65535, 65535)]);
+        // Per protocol: a rule with no selector counts for each.
+        apply_text(
+            &pending,
+            b"clear\n1/tcp /a\n2/udp /a\n3 /a\n4/tcp /b\n4/sctp /b\n",
+            false,
+        )?;
+        let ranges = |protocol| -> Result<KVec<(u16, u16)>> {
+            let ports = ReservedPorts::of(policy::current().as_deref(), protocol)?;
+            ports.0.iter().try_fold(KVec::new(), |mut v, r| {
+                v.push((r.low, r.high), GFP_KERNEL)?;
+                Ok(v)
+            })
+        };
+        assert_eq!(&ranges(None)?[..], &[(1, 4)]);
+        assert_eq!(&ranges(Some(Protocol::Tcp))?[..], &[(1, 1), (3, 4)]);
+        assert_eq!(&ranges(Some(Protocol::Udp))?[..], &[(2, 3)]);
+        assert_eq!(&ranges(Some(Protocol::Sctp))?[..], &[(3, 4)]);
         apply_text(&pending, b"clear\n", true)?;
-        let none = ReservedPorts::of(policy::current().as_deref())?;
+        let none = ReservedPorts::of(policy::current().as_deref(), None)?;
         assert!(none.0.is_empty());
         Ok(())
     }

@@ -29,7 +29,11 @@ use kernel::{
     },
     prelude::*,
     sync::aref::ARef,
-    task::Task,
+    task::{
+        Kgid,
+        Kuid,
+        Task, //
+    },
     types::Opaque, //
 };
 
@@ -142,6 +146,10 @@ impl Hooks for TaskHooks {
 /// The current task as records name it.
 pub(crate) struct Subject<'a> {
     pub(crate) pid: i32,
+    /// The effective user and group ids, in the initial user namespace, as `uid:` and `gid:`
+    /// atoms compare them.
+    pub(crate) euid: u32,
+    pub(crate) egid: u32,
     /// `comm`, untrusted: any task may set its own.
     pub(crate) comm: &'a [u8],
     /// The file it executed, if any.
@@ -202,6 +210,8 @@ pub(crate) fn with_subject<R>(f: impl FnOnce(&Subject<'_>) -> R) -> R {
     f(&Subject {
         // The process, as audit and the other LSMs name it: the thread group.
         pid: current!().tgid(),
+        euid: Kuid::current_euid().into_uid_in_init_ns(),
+        egid: Kgid::current_egid().into_gid_in_init_ns(),
         comm,
         exe,
         cgroup,

@@ -61,6 +61,8 @@ static unsigned int marker_count;
 /* How the records name the test task: as the kernel logs them. */
 struct task_fields {
 	char pid[16];
+	char euid[16];
+	char egid[16];
 	char comm[2 * 16 + 3];
 	char exe[2 * PATH_MAX + 3];
 	char cgroup[2 * PATH_MAX + 3];
@@ -350,6 +352,8 @@ static int task_fields_init(struct task_fields *task)
 	ssize_t len;
 
 	snprintf(task->pid, sizeof(task->pid), "%d", getpid());
+	snprintf(task->euid, sizeof(task->euid), "%u", geteuid());
+	snprintf(task->egid, sizeof(task->egid), "%u", getegid());
 	if (prctl(PR_GET_NAME, comm))
 		return -errno;
 	audit_untrusted(comm, task->comm, sizeof(task->comm));
@@ -557,6 +561,8 @@ static void expect_bind_record(struct __test_metadata *const _metadata,
 	expect_field(_metadata, text, "laddr", laddr);
 	expect_field(_metadata, text, "lport", lport);
 	expect_field(_metadata, text, "pid", task->pid);
+	expect_field(_metadata, text, "euid", task->euid);
+	expect_field(_metadata, text, "egid", task->egid);
 	expect_field(_metadata, text, "comm", task->comm);
 	expect_field(_metadata, text, "exe", task->exe);
 	expect_field(_metadata, text, "cgroup", task->cgroup);
@@ -574,6 +580,8 @@ static void expect_admin_record(struct __test_metadata *const _metadata,
 	expect_number_field(_metadata, text, "auid");
 	expect_number_field(_metadata, text, "ses");
 	expect_field(_metadata, text, "pid", task->pid);
+	expect_field(_metadata, text, "euid", task->euid);
+	expect_field(_metadata, text, "egid", task->egid);
 	expect_field(_metadata, text, "comm", task->comm);
 	expect_field(_metadata, text, "exe", task->exe);
 	expect_field(_metadata, text, "res", res);

@@ -10,7 +10,8 @@
  * SCTP autobind), on IPv4 and IPv6, lands on the free port: a reserved port
  * is never chosen automatically, not even for its owner.  Once the free port
  * is held, each fails with the error the stack gives when
- * ip_local_reserved_ports covers the range.  A deleted rule returns its port
+ * ip_local_reserved_ports covers the range.  Ports reserved for the other
+ * protocols only (443/udp for a TCP choice) are chosen.  A deleted rule returns its port
  * to the pool, a child network namespace still gets every port, and
  * ip_local_reserved_ports stays as the administrator wrote it.
  *
@@ -192,6 +193,43 @@ static int hold_port(enum autobind_op op, unsigned short port)
 		return -errno;
 	}
 	return fd;
+}
+
+/* The selector of @op's port space (MPTCP takes TCP ports). */
+static const char *op_selector(enum autobind_op op)
+{
+	int type, protocol;
+
+	op_socket(op, &type, &protocol);
+	if (protocol == IPPROTO_UDP)
+		return "udp";
+	if (protocol == IPPROTO_SCTP)
+		return "sctp";
+	return "tcp";
+}
+
+/*
+ * Writes the fixture's rules again, each for the protocols @mine selects: the
+ * one of @op if @mine, else the two others.
+ */
+static int write_selected_policy(enum autobind_op op, bool mine)
+{
+	static const char *const selectors[] = { "tcp", "udp", "sctp" };
+	const char *own = op_selector(op);
+	char exe[PATH_MAX], policy[3 * PATH_MAX];
+	size_t i, n;
+	ssize_t len;
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len < 0)
+		return -errno;
+	exe[len] = '\0';
+	n = snprintf(policy, sizeof(policy), "clear\n");
+	for (i = 0; i < ARRAY_SIZE(selectors); i++)
+		if (!strcmp(selectors[i], own) == mine)
+			n += snprintf(policy + n, sizeof(policy) - n, "%s/%s %s\n%d/%s <kernel>\n",
+				      OWNER_PORTS, selectors[i], exe, KERNEL_PORT, selectors[i]);
+	return kpr_write(policy);
 }
 
 FIXTURE(autobind)
@@ -392,6 +430,29 @@ TEST_F(autobind, exhausted_range_fails_as_the_stack_does)
 		port = autobind(variant->op, variant->family, self->listener);
 		ASSERT_EQ(stack_error, port)
 			TH_LOG("round %d: %d where the stack gives %d", i, port, stack_error);
+	}
+	close(held);
+}
+
+TEST_F(autobind, ports_reserved_for_other_protocols_are_chosen)
+{
+	int held, i, port;
+
+	/* Only reservations for this protocol are skipped. */
+	ASSERT_EQ(0, write_selected_policy(variant->op, true));
+	for (i = 0; i < ROUNDS / 4; i++)
+		ASSERT_EQ(FREE_PORT, autobind(variant->op, variant->family, self->listener));
+
+	/* Every rule selects the two other protocols: their ports are this one's to choose. */
+	held = hold_port(variant->op, FREE_PORT);
+	ASSERT_LE(0, held);
+	ASSERT_EQ(0, write_selected_policy(variant->op, false));
+	for (i = 0; i < ROUNDS; i++) {
+		port = autobind(variant->op, variant->family, self->listener);
+		ASSERT_LE(RANGE_LOW, port)
+			TH_LOG("round %d: %d", i, port);
+		ASSERT_GE(KERNEL_PORT, port)
+			TH_LOG("round %d chose %d", i, port);
 	}
 	close(held);
 }

@@ -13,6 +13,10 @@
  *          netns      bind in a new network namespace
  *          spoof=PATH first make /proc/self/exe (mm->exe_file) point at PATH
  *          nobody     first become uid and gid 65534, without capabilities
+ *          gid=R,E    first set the real and the effective (and saved) group
+ *                     ids, with no supplementary group
+ *          uid=R,E    first set the real and the effective (and saved) user
+ *                     ids: an effective id other than 0 drops the capabilities
  *          wait       write one byte to stdout, then read one from stdin
  *                     before binding (after the options before it)
  * Exits with 0 when the bind succeeds, the errno of bind(2) when it fails,
@@ -63,6 +67,7 @@ enum {
 	EXIT_NETNS,
 	EXIT_SPOOF,
 	EXIT_NOBODY,
+	EXIT_IDS,
 	EXIT_WAIT,
 };
 
@@ -158,6 +163,22 @@ static void become_nobody(void)
 		exit(EXIT_NOBODY);
 }
 
+/*
+ * Sets the real id and the effective and saved ids to those of @spec, "R,E":
+ * of the user, or with @group, of the group (with no supplementary group).
+ */
+static void set_ids(const char *spec, int group)
+{
+	unsigned int real, effective;
+	char end;
+
+	if (sscanf(spec, "%u,%u%c", &real, &effective, &end) != 2)
+		exit(EXIT_USAGE);
+	if (group ? setgroups(0, NULL) || setresgid(real, effective, effective) :
+		    setresuid(real, effective, effective))
+		exit(EXIT_IDS);
+}
+
 /* Tells the caller we are ready, and waits until it says go. */
 static void wait_for_go(void)
 {
@@ -231,6 +252,10 @@ int main(int argc, char *argv[])
 			spoof_exe(argv[i] + 6);
 		else if (!strcmp(argv[i], "nobody"))
 			become_nobody();
+		else if (!strncmp(argv[i], "gid=", 4))
+			set_ids(argv[i] + 4, 1);
+		else if (!strncmp(argv[i], "uid=", 4))
+			set_ids(argv[i] + 4, 0);
 		else if (!strcmp(argv[i], "wait"))
 			wait_for_go();
 		else

@@ -288,6 +288,46 @@ TEST_F(bind, shared_port_admits_each_listed_program)
 	EXPECT_EQ(0, bind_as(self, variant, self->other, self->owner_port));
 }
 
+/* The selector of @proto's port space: MPTCP and SMC take TCP ports, RxRPC UDP ports. */
+static const char *selector_of(const char *proto)
+{
+	if (!strcmp(proto, "udp") || !strcmp(proto, "rxrpc"))
+		return "udp";
+	if (!strcmp(proto, "sctp"))
+		return "sctp";
+	return "tcp";
+}
+
+TEST_F(bind, selector_reserves_only_its_protocol)
+{
+	static const char *const selectors[] = { "tcp", "udp", "sctp" };
+	const char *own = selector_of(variant->proto);
+	char policy[1024];
+	size_t i, n;
+
+	/* The owner's port for this protocol; the <kernel> port for the two others. */
+	n = snprintf(policy, sizeof(policy), "clear\n%hu/%s %s\n", self->owner_port, own,
+		     self->owner);
+	for (i = 0; i < ARRAY_SIZE(selectors); i++)
+		if (strcmp(selectors[i], own))
+			n += snprintf(policy + n, sizeof(policy) - n, "%hu/%s <kernel>\n",
+				      self->kernel_port, selectors[i]);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(0, bind_as(self, variant, self->owner, self->owner_port));
+	EXPECT_EQ(EADDRINUSE, bind_as(self, variant, self->other, self->owner_port));
+	EXPECT_EQ(0, bind_as(self, variant, self->other, self->kernel_port));
+	EXPECT_EQ(0, bind_as(self, variant, self->owner, self->kernel_port));
+
+	/* The owner's port reserved for the other protocols only: free here. */
+	n = snprintf(policy, sizeof(policy), "clear\n");
+	for (i = 0; i < ARRAY_SIZE(selectors); i++)
+		if (strcmp(selectors[i], own))
+			n += snprintf(policy + n, sizeof(policy) - n, "%hu/%s %s\n",
+				      self->owner_port, selectors[i], self->owner);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(0, bind_as(self, variant, self->other, self->owner_port));
+}
+
 /* Raw socket bind(2) arguments, checked without any helper process. */
 FIXTURE(bind_args)
 {

@@ -7,9 +7,11 @@
  * runs. These tests move themselves between cgroups and bind: in the cgroup,
  * in a child, outside it, in a sibling whose name starts the same, in a fake
  * of the path made inside a cgroup namespace, and in a cgroup removed and
- * created again at the rule's path.
+ * created again at the rule's path; and rules that also name a program or a
+ * user, which a task must match as well.
  */
 
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
 
@@ -216,6 +218,64 @@ TEST_F(cgroup, program_or_cgroup_may_bind)
 	EXPECT_EQ(0, kpr_bind_tcp(CG_PORT));
 	unlink(server);
 	rmdir(dir);
+}
+
+TEST_F(cgroup, program_and_cgroup_must_both_match)
+{
+	char dir[64], server[96], policy[256];
+
+	snprintf(dir, sizeof(dir), "/tmp/kpr-cg-%d", getpid());
+	snprintf(server, sizeof(server), "%s/server", dir);
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, kpr_install_helper(server));
+	snprintf(policy, sizeof(policy), "clear\n%d %s cgroup:/%s/svc\n", CG_PORT, server,
+		 self->name);
+	ASSERT_EQ(0, kpr_write(policy));
+	KPR_EXPECT_POLICY(policy + strlen("clear\n"));
+	/* The program outside the cgroup; a shell (this test) inside it; then both. */
+	ASSERT_EQ(0, cg_enter(self->other));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_as(server, "inet", "tcp", CG_PORT));
+	ASSERT_EQ(0, cg_enter(self->svc));
+	EXPECT_EQ(EADDRINUSE, kpr_bind_tcp(CG_PORT));
+	EXPECT_EQ(0, kpr_bind_as(server, "inet", "tcp", CG_PORT));
+	ASSERT_EQ(0, cg_enter(self->child));
+	EXPECT_EQ(0, kpr_bind_as(server, "inet6", "udp", CG_PORT));
+	unlink(server);
+	rmdir(dir);
+}
+
+/* Binds CG_PORT over TCP in a child moved into @cgroup that then becomes @uid. */
+static int bind_in_cgroup_as(const char *cgroup, uid_t uid)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (cg_enter(cgroup) || setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+		    setresuid(uid, uid, uid))
+			_exit(120);
+		_exit(kpr_bind_tcp(CG_PORT));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -ECHILD;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(cgroup, cgroup_and_uid_must_both_match)
+{
+	char policy[256];
+
+	/* A service's cgroup and its User=: its ExecStartPre= run as root is not the service. */
+	snprintf(policy, sizeof(policy), "clear\n%d cgroup:/%s/svc uid:1000\n", CG_PORT,
+		 self->name);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(EADDRINUSE, bind_in_cgroup_as(self->svc, 0));
+	EXPECT_EQ(0, bind_in_cgroup_as(self->svc, 1000));
+	EXPECT_EQ(0, bind_in_cgroup_as(self->child, 1000));
+	EXPECT_EQ(EADDRINUSE, bind_in_cgroup_as(self->other, 1000));
 }
 
 TEST_F(cgroup, unprivileged_task_cannot_join_the_cgroup)

@@ -2,12 +2,13 @@
 /*
  * KPortReserve selftests - the policy file against a model of its grammar
  *
- * Writes random and grammar-aware mutated policy text (rules, deletes,
- * ranges, escapes, clear, comments, oversized lines and paths, split into
- * several write(2) calls at random points) and checks, after each write and
- * each close(2), the result (bytes written or the errno) and the policy read
- * back against a model of the grammar and of the file written here from the
- * admin guide, sharing nothing with the kernel's code.
+ * Writes random and grammar-aware mutated policy text (rules with and without
+ * a protocol selector, subjects of one to four atoms, in order or not,
+ * deletes, ranges, ids, escapes, clear, comments, oversized lines and paths,
+ * split into several write(2) calls at random points) and checks, after each
+ * write and each close(2), the result (bytes written or the errno) and the
+ * policy read back against a model of the grammar and of the file written
+ * here from the admin guide, sharing nothing with the kernel's code.
  *
  * KPR_FUZZ_WRITES (default 1000) and KPR_FUZZ_SEED (default fixed) choose the
  * run; dev/test runs the default, and a long form is, for instance,
@@ -33,17 +34,34 @@
 #define TEXT_MAX (64 * 1024)
 #define READ_MAX (4 << 20)
 
-/* Who a rule names, in the order the policy sorts them. */
-enum subject_kind { SUBJECT_KERNEL, SUBJECT_PROGRAM, SUBJECT_CGROUP };
+/* The selectors after a rule's ports, in the order rules sort them: none first. */
+static const char *const protocols[] = { "", "tcp", "udp", "sctp" };
+
+/* The atoms of a subject, in the order they are written and sorted. */
+enum atom { ATOM_PROGRAM, ATOM_CGROUP, ATOM_UID, ATOM_GID, ATOMS };
 
 #define CGROUP_PREFIX "cgroup:"
 
-/* One rule of the model: ports, its kind of subject and, unescaped, its path. */
-struct model_rule {
-	unsigned int low, high;
-	enum subject_kind kind;
+/* What the word of each atom starts with; a program's is the '/' of its path. */
+static const char *const atom_prefixes[ATOMS] = { "", CGROUP_PREFIX, "uid:", "gid:" };
+
+/* The longest subject as the policy file spells it: two escaped paths, two ids. */
+#define MAX_SUBJECT_LEN (2 * 4 * MAX_PATH_LEN + 64)
+
+/* A path, unescaped. */
+struct model_path {
 	size_t len;
-	char path[MAX_PATH_LEN + 1];
+	char bytes[MAX_PATH_LEN];
+};
+
+/*
+ * One rule of the model: ports, selector (an index in protocols[]) and the
+ * atoms of its subject, a bit of @atoms for each (none is <kernel>).
+ */
+struct model_rule {
+	unsigned int low, high, protocol, atoms;
+	struct model_path paths[ATOM_UID];	/* program, cgroup */
+	unsigned int ids[ATOMS - ATOM_UID];	/* uid, gid */
 };
 
 struct model {
@@ -59,9 +77,17 @@ struct model {
 static unsigned long long rng_state;
 static unsigned long max_rules = 1000;
 
+/* Room for the subject of a rule, as the generator copies it. */
+static char scratch[MAX_SUBJECT_LEN];
+
 static unsigned int draw(unsigned int bound)
 {
 	return kpr_draw(&rng_state, bound);
+}
+
+static bool has_atom(const struct model_rule *r, unsigned int atom)
+{
+	return r->atoms & (1u << atom);
 }
 
 /* --- The model: grammar ------------------------------------------------- */
@@ -69,6 +95,12 @@ static unsigned int draw(unsigned int bound)
 static bool must_escape(unsigned char c)
 {
 	return c <= ' ' || c >= 0x7f;
+}
+
+/* Whether the @len bytes at @s are @word. */
+static bool word_is(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && !memcmp(s, word, len);
 }
 
 /* A port: 1-65535 in decimal, no sign, no leading zero. */
@@ -90,10 +122,22 @@ static bool model_port(const char *s, size_t len, unsigned int *port)
 	return true;
 }
 
+/* PORTS or PORTS/PROTOCOL: a port or LOW-HIGH, and one of protocols[] after a '/'. */
 static bool model_ports(const char *s, size_t len, struct model_rule *rule)
 {
-	const char *dash = memchr(s, '-', len);
+	const char *slash = memchr(s, '/', len), *dash;
+	unsigned int i;
 
+	rule->protocol = 0;
+	if (slash) {
+		for (i = 1; i < ARRAY_SIZE(protocols); i++)
+			if (word_is(slash + 1, s + len - slash - 1, protocols[i]))
+				rule->protocol = i;
+		if (!rule->protocol)
+			return false;
+		len = slash - s;
+	}
+	dash = memchr(s, '-', len);
 	if (!dash) {
 		if (!model_port(s, len, &rule->low))
 			return false;
@@ -105,22 +149,13 @@ static bool model_ports(const char *s, size_t len, struct model_rule *rule)
 	       rule->low <= rule->high;
 }
 
-static bool model_program(const char *s, size_t len, struct model_rule *rule)
+/* An absolute path, escaped: a program's, or a cgroup's after its prefix. */
+static bool model_path(const char *s, size_t len, struct model_path *path)
 {
 	size_t i, start;
 	int byte;
 
-	rule->len = 0;
-	rule->kind = SUBJECT_PROGRAM;
-	if (len == 8 && !memcmp(s, "<kernel>", 8)) {
-		rule->kind = SUBJECT_KERNEL;
-		return true;
-	}
-	if (len >= strlen(CGROUP_PREFIX) && !memcmp(s, CGROUP_PREFIX, strlen(CGROUP_PREFIX))) {
-		rule->kind = SUBJECT_CGROUP;
-		s += strlen(CGROUP_PREFIX);
-		len -= strlen(CGROUP_PREFIX);
-	}
+	path->len = 0;
 	if (!len || s[0] != '/')
 		return false;
 	for (i = 0; i < len; i++) {
@@ -143,19 +178,55 @@ static bool model_program(const char *s, size_t len, struct model_rule *rule)
 		} else {
 			return false;
 		}
-		if (rule->len == MAX_PATH_LEN)
+		if (path->len == MAX_PATH_LEN)
 			return false;
-		rule->path[rule->len++] = byte;
+		path->bytes[path->len++] = byte;
 	}
 	/* No empty, "." or ".." component; the first byte is the leading '/'. */
-	for (start = 1; start <= rule->len; start = i + 1) {
-		for (i = start; i < rule->len && rule->path[i] != '/'; i++)
+	for (start = 1; start <= path->len; start = i + 1) {
+		for (i = start; i < path->len && path->bytes[i] != '/'; i++)
 			;
-		if (i == start || (i - start == 1 && rule->path[start] == '.') ||
-		    (i - start == 2 && !memcmp(rule->path + start, "..", 2)))
+		if (i == start || (i - start == 1 && path->bytes[start] == '.') ||
+		    (i - start == 2 && !memcmp(path->bytes + start, "..", 2)))
 			return false;
 	}
 	return true;
+}
+
+/* A user or group id: "0", or decimal without a leading zero, below 4294967295. */
+static bool model_id(const char *s, size_t len, unsigned int *id)
+{
+	unsigned long long value = 0;
+	size_t i;
+
+	if (!len || (s[0] == '0' && len > 1))
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		value = value * 10 + (s[i] - '0');
+		if (value >= 4294967295ULL)
+			return false;
+	}
+	*id = value;
+	return true;
+}
+
+/* One atom of a subject into @rule; returns which, or -1 if the word is none. */
+static int model_atom(const char *s, size_t len, struct model_rule *rule)
+{
+	size_t skip;
+	int atom;
+
+	/* A word that starts with no other prefix can only be a program. */
+	for (atom = ATOMS - 1; atom > ATOM_PROGRAM; atom--)
+		if (len >= strlen(atom_prefixes[atom]) &&
+		    !memcmp(s, atom_prefixes[atom], strlen(atom_prefixes[atom])))
+			break;
+	skip = strlen(atom_prefixes[atom]);
+	if (atom < ATOM_UID)
+		return model_path(s + skip, len - skip, &rule->paths[atom]) ? atom : -1;
+	return model_id(s + skip, len - skip, &rule->ids[atom - ATOM_UID]) ? atom : -1;
 }
 
 enum line_kind { LINE_NONE, LINE_ADD, LINE_DELETE, LINE_CLEAR, LINE_LOCK };
@@ -179,6 +250,7 @@ static bool model_line(const char *line, size_t len, enum line_kind *kind,
 		       struct model_rule *rule)
 {
 	const char *end = line + len, *word;
+	int atom, last = -1;
 	size_t n;
 
 	*kind = LINE_NONE;
@@ -187,12 +259,12 @@ static bool model_line(const char *line, size_t len, enum line_kind *kind,
 	n = next_word(&line, end, &word);
 	if (!n || word[0] == '#')
 		return true;
-	if ((n == 5 && !memcmp(word, "clear", 5)) || (n == 4 && !memcmp(word, "lock", 4))) {
+	if (word_is(word, n, "clear") || word_is(word, n, "lock")) {
 		*kind = n == 5 ? LINE_CLEAR : LINE_LOCK;
 		return !next_word(&line, end, &word);
 	}
 	*kind = LINE_ADD;
-	if (n == 6 && !memcmp(word, "delete", 6)) {
+	if (word_is(word, n, "delete")) {
 		*kind = LINE_DELETE;
 		n = next_word(&line, end, &word);
 		if (!n)
@@ -200,29 +272,66 @@ static bool model_line(const char *line, size_t len, enum line_kind *kind,
 	}
 	if (!model_ports(word, n, rule))
 		return false;
+	/* <kernel> alone, or atoms, each after the one before in their order. */
+	rule->atoms = 0;
 	n = next_word(&line, end, &word);
-	if (!n || !model_program(word, n, rule))
-		return false;
-	return !next_word(&line, end, &word);
+	if (word_is(word, n, "<kernel>"))
+		return !next_word(&line, end, &word);
+	for (; n; n = next_word(&line, end, &word)) {
+		atom = model_atom(word, n, rule);
+		if (atom <= last)
+			return false;
+		rule->atoms |= 1u << atom;
+		last = atom;
+	}
+	return rule->atoms;
 }
 
 /* --- The model: rules ----------------------------------------------------- */
 
+static int path_cmp(const struct model_path *a, const struct model_path *b)
+{
+	int c = memcmp(a->bytes, b->bytes, a->len < b->len ? a->len : b->len);
+
+	if (c)
+		return c < 0 ? -1 : 1;
+	return (a->len > b->len) - (a->len < b->len);
+}
+
+/*
+ * The policy's order: ports, selector, then <kernel> first, then atom by atom
+ * in their order, a rule with the atom before one without it.
+ */
 static int rule_cmp(const struct model_rule *a, const struct model_rule *b)
 {
-	size_t n = a->len < b->len ? a->len : b->len;
+	unsigned int atom, x, y;
 	int c;
 
 	if (a->low != b->low)
 		return a->low < b->low ? -1 : 1;
 	if (a->high != b->high)
 		return a->high < b->high ? -1 : 1;
-	if (a->kind != b->kind)
-		return a->kind < b->kind ? -1 : 1;
-	c = memcmp(a->path, b->path, n);
-	if (c)
-		return c < 0 ? -1 : 1;
-	return (a->len > b->len) - (a->len < b->len);
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if (!a->atoms || !b->atoms)
+		return !!a->atoms - !!b->atoms;
+	for (atom = 0; atom < ATOMS; atom++) {
+		if (has_atom(a, atom) != has_atom(b, atom))
+			return has_atom(a, atom) ? -1 : 1;
+		if (!has_atom(a, atom))
+			continue;
+		if (atom < ATOM_UID) {
+			c = path_cmp(&a->paths[atom], &b->paths[atom]);
+			if (c)
+				return c;
+			continue;
+		}
+		x = a->ids[atom - ATOM_UID];
+		y = b->ids[atom - ATOM_UID];
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return 0;
 }
 
 static int rule_qsort_cmp(const void *a, const void *b)
@@ -356,34 +465,69 @@ static int model_close(struct model *m)
 	return err;
 }
 
+/* Writes the ports of @r and, if any, @protocol's selector at @out; returns the length. */
+static size_t render_ports(const struct model_rule *r, unsigned int protocol, char *out)
+{
+	size_t n = sprintf(out, "%u", r->low);
+
+	if (r->high != r->low)
+		n += sprintf(out + n, "-%u", r->high);
+	if (protocol)
+		n += sprintf(out + n, "/%s", protocols[protocol]);
+	return n;
+}
+
+/* Writes @atom of @r at @out, as the policy file spells it; returns the length. */
+static size_t render_atom(const struct model_rule *r, unsigned int atom, char *out)
+{
+	const struct model_path *path;
+	size_t n = sprintf(out, "%s", atom_prefixes[atom]), j;
+
+	if (atom >= ATOM_UID)
+		return n + sprintf(out + n, "%u", r->ids[atom - ATOM_UID]);
+	path = &r->paths[atom];
+	for (j = 0; j < path->len; j++) {
+		unsigned char c = path->bytes[j];
+
+		if (c == '\\')
+			n += sprintf(out + n, "\\\\");
+		else if (must_escape(c))
+			n += sprintf(out + n, "\\%03o", c);
+		else
+			out[n++] = c;
+	}
+	return n;
+}
+
+/* Writes the subject of @r at @out: <kernel>, or its atoms and a space between. */
+static size_t render_subject(const struct model_rule *r, char *out)
+{
+	unsigned int atom;
+	size_t n = 0;
+
+	if (!r->atoms)
+		return sprintf(out, "<kernel>");
+	for (atom = 0; atom < ATOMS; atom++) {
+		if (!has_atom(r, atom))
+			continue;
+		if (n)
+			out[n++] = ' ';
+		n += render_atom(r, atom, out + n);
+	}
+	return n;
+}
+
 /* The policy file's text for the model's rules. */
 static size_t model_render(const struct model *m, char *out)
 {
-	size_t i, j, n = 0;
+	size_t i, n = 0;
 
 	for (i = 0; i < m->count; i++) {
 		const struct model_rule *r = &m->rules[i];
 
-		n += sprintf(out + n, "%u", r->low);
-		if (r->high != r->low)
-			n += sprintf(out + n, "-%u", r->high);
-		if (r->kind == SUBJECT_KERNEL) {
-			n += sprintf(out + n, " <kernel>\n");
-			continue;
-		}
+		n += render_ports(r, r->protocol, out + n);
 		out[n++] = ' ';
-		if (r->kind == SUBJECT_CGROUP)
-			n += sprintf(out + n, CGROUP_PREFIX);
-		for (j = 0; j < r->len; j++) {
-			unsigned char c = r->path[j];
-
-			if (c == '\\')
-				n += sprintf(out + n, "\\\\");
-			else if (must_escape(c))
-				n += sprintf(out + n, "\\%03o", c);
-			else
-				out[n++] = c;
-		}
+		n += render_subject(r, out + n);
 		out[n++] = '\n';
 	}
 	return n;
@@ -391,7 +535,7 @@ static size_t model_render(const struct model *m, char *out)
 
 /* --- The generator -------------------------------------------------------- */
 
-/* Ports and programs: mostly well formed, and every way to get one wrong. */
+/* Ports, selectors and atoms: mostly well formed, and every way to get one wrong. */
 static const char *const good_ports[] = {
 	"1", "2", "80", "443", "1000", "1001", "1002", "1000-1002", "1001-1003", "65535",
 	"65534-65535", "1-65535", "2-65535",
@@ -399,31 +543,54 @@ static const char *const good_ports[] = {
 
 static const char *const bad_ports[] = {
 	"0", "01", "+80", "65536", "1000-999", "-5", "5-", "1--2", "1-2-3", "99999999999",
-	"8O", "0-5",
+	"8O", "0-5", "", "-",
 };
 
+static const char *const good_selectors[] = { "/tcp", "/udp", "/sctp" };
+
+static const char *const bad_selectors[] = {
+	"/", "/TCP", "/tcp/udp", "/dccp", "/mptcp", "/tc", "/sctpx", "//udp", "/udp/", "/-tcp",
+	"/\001",
+};
+
+/* Paths, of programs and after "cgroup:". */
 static const char *const good_paths[] = {
 	"/a", "/a/b", "/usr/sbin/sshd", "/opt/my\\040app/run", "/x\\\\y", "/t\\011ab",
-	"/h\\377igh", "/\\\\", "/d\\177el", "/\\040", "<kernel>", "/a.b/..c/...",
-	"cgroup:/system.slice/a.socket", "cgroup:/a", "cgroup:/a\\\\x2db.slice", "cgroup:/\\040",
+	"/h\\377igh", "/\\\\", "/d\\177el", "/\\040", "/a.b/..c/...", "/system.slice/a.socket",
+	"/a\\\\x2db.slice", "/tcp", "/uid:0",
 };
 
 static const char *const bad_paths[] = {
 	"/a/./b", "/a/../b", "/a//b", "/a/", "/", "a", "<kernel", "/n\\000ul", "/e\\101",
-	"/bad\\8", "/q\\04", "/r\\400", "/tab\tin", "/c\001r",
-	"cgroup:", "cgroup:/", "cgroup:a", "cgroup:/a/../b", "Cgroup:/a", "cgroup:<kernel>",
-	"cgroup:cgroup:/a", "cgroup:/e\\101",
+	"/bad\\8", "/q\\04", "/r\\400", "/o\\081", "/o\\018", "/s\\x20", "/\\", "/tab\tin",
+	"/c\001r", "", "cgroup:/a", "<kernel>",
 };
 
-/* One of @good, or now and then one of @bad: most lines are well formed. */
+/* After "uid:" or "gid:". */
+static const char *const good_ids[] = {
+	"0", "1", "2", "33", "1000", "65534", "65535", "65536", "2147483648", "4294967294",
+};
+
+static const char *const bad_ids[] = {
+	"", "00", "01", "+1", "-1", "0x1", "1a", "root", "4294967295", "4294967296",
+	"99999999999", "18446744073709551617", "1/", "1:",
+};
+
+/* Words that are no atom, and <kernel> where only atoms may be: refused. */
+static const char *const not_atoms[] = {
+	"a", "<kernel>", "<kernel", "#x", "extra", "uid", "gid", "cgroup", "UID:1", "Gid:1",
+	"user:1", "Cgroup:/a", "program:/a", "uid=1", "tcp", "80", "\\040",
+};
+
+/* One of @good, or one time in @odds one of @bad: most lines are well formed. */
 static const char *pick_text(const char *const *good, size_t goods, const char *const *bad,
-			     size_t bads)
+			     size_t bads, unsigned int odds)
 {
-	return draw(48) ? good[draw(goods)] : bad[draw(bads)];
+	return draw(odds) ? good[draw(goods)] : bad[draw(bads)];
 }
 
-#define GOOD_PORT() pick_text(good_ports, ARRAY_SIZE(good_ports), bad_ports, ARRAY_SIZE(bad_ports))
-#define GOOD_PATH() pick_text(good_paths, ARRAY_SIZE(good_paths), bad_paths, ARRAY_SIZE(bad_paths))
+#define PICK(what, odds) pick_text(good_##what, ARRAY_SIZE(good_##what), bad_##what, \
+				   ARRAY_SIZE(bad_##what), odds)
 
 /* Appends @s to @text at *@n, as far as it fits. */
 static void put(char *text, size_t *n, const char *s, size_t len)
@@ -449,57 +616,130 @@ static void put_long_path(char *text, size_t *n, size_t len, bool escaped)
 		put_str(text, n, escaped ? "\\001" : (i % 200 ? "p" : "/"));
 }
 
-/* The program of @r, escaped as the policy file spells it. */
-static void put_rule_program(const struct model_rule *r, char *text, size_t *n)
+/* The ports of @r, with @protocol's selector, as the policy file spells them. */
+static void put_rule_ports(const struct model_rule *r, unsigned int protocol, char *text,
+			   size_t *n)
 {
-	char buf[8];
-	size_t j;
+	char ports[32];
 
-	if (r->kind == SUBJECT_KERNEL) {
-		put_str(text, n, "<kernel>");
-		return;
-	}
-	if (r->kind == SUBJECT_CGROUP)
-		put_str(text, n, CGROUP_PREFIX);
-	for (j = 0; j < r->len; j++) {
-		unsigned char c = r->path[j];
-
-		if (c == '\\')
-			put_str(text, n, "\\\\");
-		else if (must_escape(c))
-			put(text, n, buf, sprintf(buf, "\\%03o", c));
-		else
-			put(text, n, (char *)&c, 1);
-	}
+	put(text, n, ports, render_ports(r, protocol, ports));
 }
 
-/* A program: from the list, of a rule the model holds, or a long one. */
-static void put_program(const struct model *m, char *text, size_t *n)
+/* The subject of @r, with all its atoms, as the policy file spells it. */
+static void put_rule_subject(const struct model_rule *r, char *text, size_t *n)
 {
+	put(text, n, scratch, render_subject(r, scratch));
+}
+
+/* A rule the model holds, with @atom, from a random start; NULL if none. */
+static const struct model_rule *rule_with(const struct model *m, unsigned int atom)
+{
+	size_t start, i;
+
+	if (!m->count)
+		return NULL;
+	start = draw(m->count);
+	for (i = 0; i < m->count; i++)
+		if (has_atom(&m->rules[(start + i) % m->count], atom))
+			return &m->rules[(start + i) % m->count];
+	return NULL;
+}
+
+/*
+ * One atom (ATOMS: a word that is none): of a rule the model holds, from the
+ * lists, or with a long path.
+ */
+static void put_atom(const struct model *m, unsigned int atom, char *text, size_t *n)
+{
+	const struct model_rule *r = NULL;
 	unsigned int pick = draw(20);
 
-	if (pick < 12)
-		put_str(text, n, GOOD_PATH());
-	else if (pick < 18 && m->count)
-		put_rule_program(&m->rules[draw(m->count)], text, n);
+	if (atom == ATOMS) {
+		put_str(text, n, not_atoms[draw(ARRAY_SIZE(not_atoms))]);
+		return;
+	}
+	if (pick < 6)
+		r = rule_with(m, atom);
+	if (r) {
+		put(text, n, scratch, render_atom(r, atom, scratch));
+		return;
+	}
+	put_str(text, n, atom_prefixes[atom]);
+	if (atom >= ATOM_UID)
+		put_str(text, n, PICK(ids, 48));
+	else if (pick < 18 || (atom == ATOM_CGROUP && pick < 19))
+		/* Paths have more ways to go wrong than the rest. */
+		put_str(text, n, PICK(paths, 16));
 	else
 		/* Around the longest path, plain or all escaped (near the longest line). */
 		put_long_path(text, n, MAX_PATH_LEN - 1 + draw(3), draw(2));
 }
 
-/* The ports of @r, as the policy file spells them. */
-static void put_rule_ports(const struct model_rule *r, char *text, size_t *n)
+/*
+ * A subject: <kernel>, the subject of a rule the model holds, or one to four
+ * atoms in their order; now and then refused, out of order, with an atom
+ * repeated, with a word that is no atom, or <kernel> and an atom.
+ */
+static void put_subject(const struct model *m, char *text, size_t *n)
 {
-	char ports[16];
+	unsigned int pick = draw(20), atoms, atom, order[ATOMS + 1], count = 0, i, at;
 
-	put(text, n, ports, r->low == r->high ? sprintf(ports, "%u", r->low) :
-		sprintf(ports, "%u-%u", r->low, r->high));
+	if (pick < 2) {
+		put_str(text, n, "<kernel>");
+		if (!draw(8)) {
+			put_str(text, n, " ");
+			put_atom(m, draw(ATOMS + 1), text, n);
+		}
+		return;
+	}
+	if (pick < 5 && m->count) {
+		put_rule_subject(&m->rules[draw(m->count)], text, n);
+		return;
+	}
+	/* Mostly one atom, else any of them. */
+	atoms = draw(2) ? 1u << draw(ATOMS) : 1 + draw((1u << ATOMS) - 1);
+	for (atom = 0; atom < ATOMS; atom++)
+		if (atoms & (1u << atom))
+			order[count++] = atom;
+	if (!draw(24)) {
+		switch (count > 1 ? draw(3) : 1 + draw(2)) {
+		case 0:		/* two atoms swapped */
+			at = draw(count - 1);
+			atom = order[at];
+			order[at] = order[at + 1];
+			order[at + 1] = atom;
+			break;
+		case 1:		/* an atom twice */
+			at = draw(count);
+			memmove(order + at + 1, order + at, (count++ - at) * sizeof(*order));
+			break;
+		default:	/* a word that is no atom, anywhere */
+			at = draw(count + 1);
+			memmove(order + at + 1, order + at, (count++ - at) * sizeof(*order));
+			order[at] = ATOMS;
+			break;
+		}
+	}
+	for (i = 0; i < count; i++) {
+		if (i)
+			put_str(text, n, draw(8) ? " " : " \t");
+		put_atom(m, order[i], text, n);
+	}
+}
+
+/* Ports and, now and then, a selector. */
+static void put_ports(char *text, size_t *n)
+{
+	put_str(text, n, PICK(ports, 48));
+	if (!draw(3))
+		put_str(text, n, PICK(selectors, 48));
 }
 
 /* One line of policy text, mostly well formed, with its newline. */
 static void put_line(const struct model *m, char *text, size_t *n)
 {
 	static const char *const blanks[] = { " ", "\t", "  ", "" };
+	const struct model_rule *r = m->count ? &m->rules[draw(m->count)] : NULL;
 	unsigned int pick = draw(100);
 
 	put_str(text, n, blanks[draw(4)]);
@@ -508,28 +748,36 @@ static void put_line(const struct model *m, char *text, size_t *n)
 	} else if (pick < 6) {
 		put_str(text, n, "# a comment");
 	} else if (pick < 8) {
-		static const char *const wrong[] = { "clear x", "delete", "lock x", "lock\tlock" };
+		static const char *const wrong[] = {
+			"clear x", "delete", "lock x", "lock\tlock", "80", "delete 80/tcp",
+			"80/udp\t", "<kernel>", "delete <kernel>",
+		};
 
 		put_str(text, n, wrong[draw(ARRAY_SIZE(wrong))]);
-	} else if (pick < 30 && m->count) {
-		/* Mostly, a delete of a rule in force. */
-		const struct model_rule *r = &m->rules[draw(m->count)];
-
+	} else if (pick < 30 && r) {
+		/* Mostly, a delete of a rule in force, with its selector and all its atoms. */
 		put_str(text, n, "delete ");
-		put_rule_ports(r, text, n);
+		put_rule_ports(r, r->protocol, text, n);
 		put_str(text, n, " ");
-		put_rule_program(r, text, n);
+		put_rule_subject(r, text, n);
 	} else {
 		if (pick < 35)
 			put_str(text, n, "delete ");
-		/* Some adds name the ports of a rule in force, for another program. */
-		if (pick >= 35 && pick < 55 && m->count)
-			put_rule_ports(&m->rules[draw(m->count)], text, n);
+		/*
+		 * Some adds name the ports of a rule in force, for another
+		 * subject, or for its own and its selector or another.
+		 */
+		if (pick >= 35 && pick < 55 && r)
+			put_rule_ports(r, draw(2) ? r->protocol : draw(ARRAY_SIZE(protocols)),
+				       text, n);
 		else
-			put_str(text, n, GOOD_PORT());
+			put_ports(text, n);
 		put_str(text, n, blanks[draw(3)]);
 		put_str(text, n, " ");
-		put_program(m, text, n);
+		if (pick >= 45 && pick < 55 && r)
+			put_rule_subject(r, text, n);
+		else
+			put_subject(m, text, n);
 		if (!draw(30))
 			put_str(text, n, " extra");
 	}
@@ -541,7 +789,7 @@ static void put_line(const struct model *m, char *text, size_t *n)
 /* Flips, inserts or deletes a few bytes, favouring the grammar's own. */
 static void mutate(char *text, size_t *n)
 {
-	static const char bytes[] = "\n\t \\/-0123456789#<>.\001\377";
+	static const char bytes[] = "\n\t \\/-0123456789#<>.:\001\377";
 	unsigned int count = draw(3), i;
 	size_t at;
 
@@ -558,7 +806,8 @@ static void mutate(char *text, size_t *n)
 		default:
 			if (*n < TEXT_MAX) {
 				memmove(text + at + 1, text + at, *n - at);
-				text[at] = draw(2) ? bytes[draw(sizeof(bytes) - 1)] : draw(256);
+				text[at] = draw(2) ? bytes[draw(sizeof(bytes) - 1)] :
+					   (char)draw(256);
 				(*n)++;
 			}
 			break;
@@ -566,17 +815,33 @@ static void mutate(char *text, size_t *n)
 	}
 }
 
-/* The policy text of one open: a few lines, or a line too long even for a path. */
+/*
+ * The policy text of one open: a few lines, a line too long even for a path,
+ * or one line padded with blanks to the longest a line may be or a byte more.
+ */
 static size_t generate(const struct model *m, char *text)
 {
 	unsigned int lines = 1 + draw(8), i;
-	size_t n = 0;
+	size_t n = 0, start, want;
 
 	/* Keep the model and the text read back small. */
 	if (m->count > max_rules || m->rendered > 64 * max_rules)
 		put_str(text, &n, "clear\n");
 	if (!draw(200)) {
 		put_long_path(text, &n, MAX_LINE_LEN + draw(2), false);
+		return n;
+	}
+	if (!draw(50)) {
+		start = n;
+		want = MAX_LINE_LEN + draw(2);
+		put_line(m, text, &n);
+		if (n > start && text[n - 1] == '\n')
+			n--;
+		while (n - start < want && n < TEXT_MAX)
+			put_str(text, &n, (n - start) % 8 ? " " : "\t");
+		/* Without its newline, it waits for the close, if not too long. */
+		if (draw(2))
+			put_str(text, &n, "\n");
 		return n;
 	}
 	for (i = 0; i < lines; i++)

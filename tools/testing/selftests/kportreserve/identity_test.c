@@ -9,9 +9,12 @@
  * filesystem so that another file gets its device and inode numbers. They
  * also check that every change of what the path names counts at the next
  * bind: a binary replaced (a package upgrade) or written again, a symbolic
- * link flipped or created again, a directory's search permission.
+ * link flipped or created again, a directory's search permission. And a
+ * rule that names a user too: another user's code preloaded into the
+ * program is not it, and the effective ids decide, as setresuid() leaves them.
  */
 
+#include <grp.h>
 #include <sys/mount.h>
 
 #include "common.h"
@@ -429,6 +432,84 @@ TEST_F(identity, recycled_filesystem_does_not_impersonate)
 	close(from_helper);
 	EXPECT_EQ(0, umount2(merged, MNT_DETACH));
 	EXPECT_EQ(0, umount2(lower, MNT_DETACH));
+}
+
+/*
+ * Runs @program as @uid (and gid) with preload_bind.so preloaded, binding
+ * TCP @port before the program's main(); returns its exit status.
+ */
+static int run_preloaded(const char *program, const char *port, uid_t uid)
+{
+	char preload[PATH_MAX];
+	int status;
+	pid_t pid;
+
+	kpr_test_dir(preload, sizeof(preload) - sizeof("/preload_bind.so"));
+	strcat(preload, "/preload_bind.so");
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+			_exit(120);
+		if (setenv("LD_PRELOAD", preload, 1) || setenv("KPR_PRELOAD_PORT", port, 1))
+			_exit(121);
+		execl(program, program, "inet", "tcp", "1", NULL);
+		_exit(126);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -ECHILD;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(identity, preloaded_code_of_another_user_is_not_the_program_with_its_uid)
+{
+	char dynamic[PATH_MAX], policy[PATH_MAX + 64];
+
+	kpr_test_dir(dynamic, sizeof(dynamic) - sizeof("/bind_helper_dynamic"));
+	strcat(dynamic, "/bind_helper_dynamic");
+	/* A program rule: anyone who may run the program takes its port as it. */
+	snprintf(policy, sizeof(policy), "clear\n%d %s\n", ID_PORT, dynamic);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(0, run_preloaded(dynamic, self->port, 65534));
+	/* The program run by its user: another user's preloaded code is refused. */
+	snprintf(policy, sizeof(policy), "clear\n%d %s uid:1000\n", ID_PORT, dynamic);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(EADDRINUSE, run_preloaded(dynamic, self->port, 65534));
+	EXPECT_EQ(EADDRINUSE, run_preloaded(dynamic, self->port, 0));
+	/* The user itself is trusted, with or without code of its own. */
+	EXPECT_EQ(0, run_preloaded(dynamic, self->port, 1000));
+	EXPECT_EQ(0, kpr_runl(dynamic, "inet", "tcp", self->port, "gid=1000,1000",
+			      "uid=1000,1000", NULL));
+	/* The user running another program is not the program. */
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->impostor, "inet", "tcp", self->port,
+				       "gid=1000,1000", "uid=1000,1000", NULL));
+}
+
+TEST_F(identity, effective_ids_decide)
+{
+	char policy[128];
+
+	/* setresuid(): the effective uid, not the real one, is the task's. */
+	snprintf(policy, sizeof(policy), "clear\n%d uid:1000\n", ID_PORT);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(0, kpr_runl(self->impostor, "inet", "tcp", self->port, "uid=0,1000", NULL));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->impostor, "inet", "tcp", self->port, "uid=1000,0",
+				       NULL));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->impostor, "inet", "tcp", self->port, "uid=1001,1001",
+				       NULL));
+	/* The effective gid, and every atom of the rule. */
+	snprintf(policy, sizeof(policy), "clear\n%d %s uid:1000 gid:2000\n", ID_PORT,
+		 self->server);
+	ASSERT_EQ(0, kpr_write(policy));
+	EXPECT_EQ(0, kpr_runl(self->server, "inet", "tcp", self->port, "gid=0,2000",
+			      "uid=1000,1000", NULL));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->server, "inet", "tcp", self->port, "gid=2000,0",
+				       "uid=1000,1000", NULL));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->server, "inet", "tcp", self->port, "gid=0,2000",
+				       "uid=1001,1001", NULL));
+	EXPECT_EQ(EADDRINUSE, kpr_runl(self->impostor, "inet", "tcp", self->port, "gid=0,2000",
+				       "uid=1000,1000", NULL));
 }
 
 TEST_HARNESS_MAIN

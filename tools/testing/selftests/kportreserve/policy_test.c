@@ -306,6 +306,60 @@ static void expect_reserved(struct __test_metadata *const _metadata, const char 
 	EXPECT_EQ(0, in_child(nobody_reads_reserved));
 }
 
+/* Expects reserved_@protocol to read @expected. */
+static void expect_reserved_for(struct __test_metadata *const _metadata, const char *protocol,
+				const char *expected)
+{
+	char path[128], buf[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s_%s", KPR_RESERVED, protocol);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0444, st.st_mode & 07777);
+	ASSERT_EQ(0, kpr_read_file(path, buf, sizeof(buf)));
+	EXPECT_STREQ(expected, buf) {
+		TH_LOG("%s", path);
+	}
+}
+
+TEST_F(policy, reserved_per_protocol_follows_the_selectors)
+{
+	ASSERT_EQ(0, kpr_write("31001/tcp /a\n31002/udp /a\n31003 /a\n31004/tcp /b\n"
+			       "31004/sctp uid:7\n31010-31020/udp <kernel>\n"));
+	expect_reserved(_metadata, "31001-31004,31010-31020\n");
+	expect_reserved_for(_metadata, "tcp", "31001,31003-31004\n");
+	expect_reserved_for(_metadata, "udp", "31002-31003,31010-31020\n");
+	expect_reserved_for(_metadata, "sctp", "31003-31004\n");
+	ASSERT_EQ(0, kpr_write("delete 31003 /a\n"));
+	expect_reserved_for(_metadata, "tcp", "31001,31004\n");
+	expect_reserved_for(_metadata, "sctp", "31004\n");
+	ASSERT_EQ(0, kpr_write("clear\n"));
+	expect_reserved_for(_metadata, "udp", "\n");
+}
+
+TEST_F(policy, atoms_and_selectors_read_back_canonical)
+{
+	/* Written in any order of lines; each rule in its one spelling. */
+	ASSERT_EQ(0, kpr_write("8080 /srv/api uid:998\n9000 cgroup:/app.service uid:999 gid:5\n"
+			       "443/udp /srv/quic\n443/tcp /srv/web\n15000-15090 uid:1337\n"
+			       "8080 /srv/api\n"));
+	KPR_EXPECT_POLICY("443/tcp /srv/web\n443/udp /srv/quic\n8080 /srv/api uid:998\n"
+			  "8080 /srv/api\n9000 cgroup:/app.service uid:999 gid:5\n"
+			  "15000-15090 uid:1337\n");
+	/* Out of order, repeated, or <kernel> with atoms: EINVAL, nothing applied. */
+	EXPECT_EQ(-EINVAL, kpr_write("1 uid:1 /srv/api\n"));
+	EXPECT_EQ(-EINVAL, kpr_write("1 uid:1 uid:2\n"));
+	EXPECT_EQ(-EINVAL, kpr_write("1 <kernel> uid:1\n"));
+	EXPECT_EQ(-EINVAL, kpr_write("1/tcp6 /srv/api\n"));
+	EXPECT_EQ(-EINVAL, kpr_write("1 uid:www-data\n"));
+	/* Delete names the rule with its selector and every atom. */
+	EXPECT_EQ(-EINVAL, kpr_write("delete 443 /srv/web\n"));
+	EXPECT_EQ(-EINVAL, kpr_write("delete 9000 cgroup:/app.service uid:999\n"));
+	ASSERT_EQ(0, kpr_write("delete 443/tcp /srv/web\ndelete 8080 /srv/api uid:998\n"));
+	KPR_EXPECT_POLICY("443/udp /srv/quic\n8080 /srv/api\n"
+			  "9000 cgroup:/app.service uid:999 gid:5\n15000-15090 uid:1337\n");
+}
+
 TEST_F(policy, reserved_lists_the_ports_for_anyone)
 {
 	struct stat st;

@@ -8,6 +8,11 @@
  * a refused line changes nothing.  When the kernel refuses a line, the
  * kernel's log names its number and reason; this program finds that record
  * in /dev/kmsg and reports the file and line it came from.
+ *
+ * The kernel takes numbers only: this program turns the names of each rule
+ * into them, within its line, so that the kernel's line numbers still match
+ * the files': a service name for its ports (ipp/tcp, from the services
+ * database), user and group names in its uid: and gid: atoms.
  */
 
 #define _GNU_SOURCE
@@ -15,12 +20,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <netdb.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #define POLICY_FILE "/sys/kernel/security/kportreserve/policy"
 #define MAIN_CONF "/etc/kportreserve.conf"
@@ -28,6 +37,7 @@
 /* The largest write(2) the policy file takes. */
 #define MAX_WRITE (4 << 20)
 #define MAX_FILES 256
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Exit codes. */
 enum { EXIT_LOADED, EXIT_REFUSED, EXIT_CONFIG, EXIT_UNAVAILABLE };
@@ -39,7 +49,12 @@ struct source {
 	unsigned long lines;
 };
 
+/* The protocols of a rule's selector, PORTS/PROTOCOL. */
+static const char *const protocols[] = { "tcp", "udp", "sctp" };
+
 static struct source sources[MAX_FILES];
+/* The root of --root, whose etc/ has the files and the name databases. */
+static const char *root = "";
 static unsigned int nr_sources;
 static char *text;
 static size_t text_len;
@@ -59,22 +74,35 @@ static void usage(FILE *out)
 		"\n"
 		"Each line is a rule, as the policy file takes it (see\n"
 		"Documentation/admin-guide/LSM/kportreserve.rst):\n"
-		"  PORT SUBJECT          reserve PORT (1-65535, or LOW-HIGH) for SUBJECT: a\n"
-		"                        program's absolute path (space written \\040),\n"
-		"                        cgroup:PATH (the tasks of a cgroup and of those\n"
-		"                        below it) or <kernel>\n"
+		"  PORTS[/PROTO] SUBJECT\n"
+		"                        reserve PORTS (N or LOW-HIGH, 1-65535) for SUBJECT,\n"
+		"                        for PROTO (tcp, udp or sctp) or, without it, for\n"
+		"                        every protocol; SUBJECT is <kernel>, or atoms that\n"
+		"                        a binding task must all match, in this order, at\n"
+		"                        least one: a program's absolute path (space written\n"
+		"                        \\040), cgroup:PATH (the tasks of a cgroup and of\n"
+		"                        those below it), uid:USER, gid:GROUP\n"
+		"  delete RULE           remove a rule\n"
 		"  lock                  lock the policy and the mode until reboot\n"
 		"  # comment             ignored, as are blank lines\n"
 		"\n"
+		"Names are turned into numbers, within their line: a service name for\n"
+		"PORTS, as NAME/PROTO, or as NAME alone if it has one port for every\n"
+		"protocol it is listed for (no names in LOW-HIGH); user and group names\n"
+		"for USER and GROUP (ids stay as they are).  They are the system's, or\n"
+		"with --root those of DIR/etc/services, DIR/etc/passwd and DIR/etc/group.\n"
+		"\n"
 		"Options:\n"
 		"  -n, --dry-run         print the text that would be written; write nothing\n"
-		"  -r, --root=DIR        read the configuration under DIR (DIR/etc/...)\n"
+		"  -r, --root=DIR        read the configuration and the names under DIR\n"
+		"                        (DIR/etc/...)\n"
 		"  -p, --policy=FILE     write to FILE instead of the policy file\n"
 		"  -h, --help            print this help\n"
 		"\n"
 		"Exit status: 0 loaded; 1 the kernel refused the policy (the file, line and\n"
 		"reason are printed) or the policy is locked; 2 a configuration file could\n"
-		"not be read or is too large; 3 KPortReserve is not available.\n");
+		"not be read, is too large or names an unknown service, user or group;\n"
+		"3 KPortReserve is not available.\n");
 }
 
 /* Appends @len bytes to the text, growing it; false when it outgrows a write. */
@@ -104,21 +132,241 @@ static bool append(const char *data, size_t len)
 	return true;
 }
 
-/* Appends the file @path, ending it with a newline; 0, or an exit code. */
+/* The port of service @name for @protocol in DIR/etc/services; 0 if none. */
+static unsigned int services_file_port(const char *name, const char *protocol)
+{
+	unsigned int port = 0;
+	char path[PATH_MAX], *line = NULL, *word, *save, *end;
+	unsigned long number;
+	size_t size = 0;
+	bool named;
+	FILE *file;
+
+	/* name port/protocol [alias...] [# comment] */
+	snprintf(path, sizeof(path), "%s/etc/services", root);
+	file = fopen(path, "re");
+	while (file && !port && getline(&line, &size, file) > 0) {
+		line[strcspn(line, "#\n")] = '\0';
+		word = strtok_r(line, " \t", &save);
+		if (!word)
+			continue;
+		named = !strcmp(word, name);
+		word = strtok_r(NULL, " \t", &save);
+		if (!word)
+			continue;
+		number = strtoul(word, &end, 10);
+		if (*end != '/' || strcmp(end + 1, protocol) || number > 65535)
+			continue;
+		while (!named && (word = strtok_r(NULL, " \t", &save)))
+			named = !strcmp(word, name);
+		if (named)
+			port = number;
+	}
+	free(line);
+	if (file)
+		fclose(file);
+	return port;
+}
+
+/* The port of service @name for @protocol; 0 if none. */
+static unsigned int service_port(const char *name, const char *protocol)
+{
+	struct servent *entry;
+
+	if (*root)
+		return services_file_port(name, protocol);
+	entry = getservbyname(name, protocol);
+	return entry ? ntohs(entry->s_port) : 0;
+}
+
+/* The id of the user @name; -1 if none. */
+static long long user_id(const char *name)
+{
+	char path[PATH_MAX];
+	struct passwd *entry;
+	long long id = -1;
+	FILE *file;
+
+	if (!*root) {
+		entry = getpwnam(name);
+		return entry ? (long long)entry->pw_uid : -1;
+	}
+	snprintf(path, sizeof(path), "%s/etc/passwd", root);
+	file = fopen(path, "re");
+	while (file && id < 0 && (entry = fgetpwent(file)))
+		if (!strcmp(entry->pw_name, name))
+			id = entry->pw_uid;
+	if (file)
+		fclose(file);
+	return id;
+}
+
+/* The id of the group @name; -1 if none. */
+static long long group_id(const char *name)
+{
+	char path[PATH_MAX];
+	struct group *entry;
+	long long id = -1;
+	FILE *file;
+
+	if (!*root) {
+		entry = getgrnam(name);
+		return entry ? (long long)entry->gr_gid : -1;
+	}
+	snprintf(path, sizeof(path), "%s/etc/group", root);
+	file = fopen(path, "re");
+	while (file && id < 0 && (entry = fgetgrent(file)))
+		if (!strcmp(entry->gr_name, name))
+			id = entry->gr_gid;
+	if (file)
+		fclose(file);
+	return id;
+}
+
+/*
+ * Writes in @out the ports of @word, a rule's PORTS[/PROTOCOL], its service
+ * name turned into a port number: NAME/PROTOCOL, or NAME alone if the name
+ * has one port for every protocol it is listed for.  Numbers and ranges, and
+ * text that is not a name, are left to the kernel to check: @out stays
+ * empty.  @word is on line @line of @path.  Returns 0, or an exit code.
+ */
+static int translate_ports(const char *path, unsigned long line, const char *word,
+			   char *out, size_t size)
+{
+	const char *slash = strchr(word, '/');
+	int len = slash ? slash - word : (int)strlen(word);
+	unsigned int i, first = 0, port = 0, found;
+	char name[256];
+
+	if (!len || len >= (int)sizeof(name))
+		return 0;
+	snprintf(name, sizeof(name), "%.*s", len, word);
+	if (!name[strspn(name, "0123456789-")])
+		return 0;
+	if (slash) {
+		for (i = 0; i < ARRAY_SIZE(protocols); i++)
+			if (!strcmp(slash + 1, protocols[i]))
+				break;
+		if (i == ARRAY_SIZE(protocols))
+			return 0;	/* the kernel names the protocols */
+		port = service_port(name, protocols[i]);
+		if (port)
+			snprintf(out, size, "%u/%s", port, protocols[i]);
+	} else {
+		for (i = 0; i < ARRAY_SIZE(protocols); i++) {
+			found = service_port(name, protocols[i]);
+			if (found && port && found != port) {
+				fprintf(stderr,
+					"%s:%lu: service '%s' has different ports for %s and %s: add /%s or /%s\n",
+					path, line, name, protocols[first], protocols[i],
+					protocols[first], protocols[i]);
+				return EXIT_CONFIG;
+			}
+			if (found && !port) {
+				port = found;
+				first = i;
+			}
+		}
+		if (port)
+			snprintf(out, size, "%u", port);
+	}
+	if (!port) {
+		fprintf(stderr, "%s:%lu: unknown service '%s'\n", path, line, word);
+		return EXIT_CONFIG;
+	}
+	return 0;
+}
+
+/*
+ * Writes in @out the atom @word, uid:USER or gid:GROUP, its name turned into
+ * an id; @out stays empty for an id, which the kernel checks.  @word is on
+ * line @line of @path.  Returns 0, or an exit code.
+ */
+static int translate_id(const char *path, unsigned long line, const char *word,
+			char *out, size_t size)
+{
+	bool group = word[0] == 'g';
+	const char *name = word + 4;
+	long long id;
+
+	if (!name[strspn(name, "0123456789")])
+		return 0;
+	id = group ? group_id(name) : user_id(name);
+	if (id < 0) {
+		fprintf(stderr, "%s:%lu: unknown %s '%s'\n", path, line, group ? "group" : "user",
+			name);
+		return EXIT_CONFIG;
+	}
+	snprintf(out, size, "%.4s%lld", word, id);
+	return 0;
+}
+
+/*
+ * Appends @line, line @number of @path with its newline if it has one, with
+ * the names of its rule (or of the rule it deletes) turned into numbers,
+ * word for word; comments, clear and lock as they are.  0, or an exit code.
+ */
+static int add_line(const char *path, unsigned long number, char *line)
+{
+	enum { FIRST, PORTS, ATOMS, NONE } next = FIRST;
+	char *word, out[64], saved;
+	size_t len;
+	int err = 0;
+
+	for (word = line; *word; word += len) {
+		len = strcspn(word, " \t\n");
+		out[0] = '\0';
+		if (!len) {
+			len = strspn(word, " \t\n");
+		} else {
+			saved = word[len];
+			word[len] = '\0';
+			if (next == FIRST && (word[0] == '#' || !strcmp(word, "clear") ||
+					      !strcmp(word, "lock"))) {
+				next = NONE;
+			} else if (next == FIRST && !strcmp(word, "delete")) {
+				next = PORTS;
+			} else if (next == FIRST || next == PORTS) {
+				err = translate_ports(path, number, word, out, sizeof(out));
+				next = ATOMS;
+			} else if (next == ATOMS && (!strncmp(word, "uid:", 4) ||
+						     !strncmp(word, "gid:", 4))) {
+				err = translate_id(path, number, word, out, sizeof(out));
+			}
+			word[len] = saved;
+			if (err)
+				return err;
+		}
+		if (!append(out[0] ? out : word, out[0] ? strlen(out) : len)) {
+			fprintf(stderr, "kportreserve-load: %s: the policy exceeds %d bytes\n",
+				path, MAX_WRITE);
+			return EXIT_CONFIG;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Appends the file @path, ending it with a newline, its names turned into
+ * numbers line by line; 0, or an exit code.
+ */
 static int add_file(const char *path)
 {
+	unsigned long number = 0;
 	struct source *src;
-	char buf[65536];
+	char *line = NULL;
 	bool newline = true;
+	size_t size = 0;
 	ssize_t len;
-	int fd;
+	FILE *file;
+	int err = 0;
 
 	if (nr_sources == MAX_FILES) {
 		fprintf(stderr, "kportreserve-load: more than %d configuration files\n", MAX_FILES);
 		return EXIT_CONFIG;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	file = fopen(path, "re");
+	if (!file) {
 		if (errno == ENOENT)
 			return 0;
 		fprintf(stderr, "kportreserve-load: %s: %s\n", path, strerror(errno));
@@ -127,26 +375,23 @@ static int add_file(const char *path)
 	src = &sources[nr_sources++];
 	snprintf(src->path, sizeof(src->path), "%s", path);
 	src->first_line = text_lines + 1;
-	while ((len = read(fd, buf, sizeof(buf))) > 0) {
-		if (memchr(buf, '\0', len)) {
+	while (!err && (len = getline(&line, &size, file)) > 0) {
+		if (memchr(line, '\0', len)) {
 			fprintf(stderr, "kportreserve-load: %s: not a text file\n", path);
-			close(fd);
-			return EXIT_CONFIG;
+			err = EXIT_CONFIG;
+		} else {
+			err = add_line(path, ++number, line);
 		}
-		if (!append(buf, len)) {
-			fprintf(stderr, "kportreserve-load: %s: the policy exceeds %d bytes\n",
-				path, MAX_WRITE);
-			close(fd);
-			return EXIT_CONFIG;
-		}
-		newline = buf[len - 1] == '\n';
+		newline = line[len - 1] == '\n';
 	}
-	if (len < 0) {
+	if (!err && ferror(file)) {
 		fprintf(stderr, "kportreserve-load: %s: %s\n", path, strerror(errno));
-		close(fd);
-		return EXIT_CONFIG;
+		err = EXIT_CONFIG;
 	}
-	close(fd);
+	free(line);
+	fclose(file);
+	if (err)
+		return err;
 	if (!newline && !append("\n", 1))
 		return EXIT_CONFIG;
 	src->lines = text_lines + 1 - src->first_line;
@@ -168,8 +413,8 @@ static int is_conf(const struct dirent *entry)
 	return entry->d_type == DT_REG || entry->d_type == DT_LNK || entry->d_type == DT_UNKNOWN;
 }
 
-/* Reads every configuration file under @root; 0, or an exit code. */
-static int read_config(const char *root)
+/* Reads every configuration file under the root; 0, or an exit code. */
+static int read_config(void)
 {
 	char path[PATH_MAX];
 	struct dirent **names;
@@ -263,7 +508,7 @@ int main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *root = "", *policy = POLICY_FILE;
+	const char *policy = POLICY_FILE;
 	bool dry_run = false;
 	int opt, err, fd, kmsg;
 	ssize_t written;
@@ -293,7 +538,7 @@ int main(int argc, char *argv[])
 	}
 	if (!append("clear\n", 6))
 		return EXIT_CONFIG;
-	err = read_config(root);
+	err = read_config();
 	if (err)
 		return err;
 	if (dry_run) {

@@ -4,7 +4,10 @@
  *
  * The loader of tools/kportreserve reads a configuration tree (here under a
  * temporary root, with --root) and replaces the policy in one write: every
- * file in order, or nothing, with the file and line of a refused rule.
+ * file in order, or nothing, with the file and line of a refused rule.  It
+ * turns the names of services, users and groups into numbers, from the
+ * databases under its root (DIR/etc/services, passwd, group), and refuses,
+ * with the file and line, a name they do not have.
  */
 
 #include "common.h"
@@ -139,6 +142,106 @@ TEST_F(loader, no_configuration_loads_an_empty_policy)
 	ASSERT_EQ(0, kpr_write("30000 /old\n"));
 	EXPECT_EQ(0, RUN_LOADER(NULL));
 	KPR_EXPECT_POLICY("");
+}
+
+/*
+ * Names databases under @root with made-up names: kpr-web is a TCP service
+ * (kpr-www another name for it), kpr-dns one port for TCP and UDP (kpr-name
+ * on UDP), kpr-split a port for each; the user kpr-user and the group
+ * kpr-group.
+ */
+static int put_names(const char *root)
+{
+	return put_file(root, "etc/services",
+			"# Made up for loader_test.\n"
+			"kpr-web\t\t30100/tcp\tkpr-www\t# a comment\n"
+			"kpr-dns\t\t30101/tcp\n"
+			"kpr-dns\t\t30101/udp\tkpr-name\n"
+			"kpr-split\t30102/tcp\n"
+			"kpr-split\t30103/udp\n") ?:
+		put_file(root, "etc/passwd",
+			 "root:x:0:0:root:/root:/bin/sh\n"
+			 "kpr-user:x:30200:30300::/nonexistent:/bin/false\n") ?:
+		put_file(root, "etc/group", "root:x:0:\nkpr-group:x:30300:\n");
+}
+
+TEST_F(loader, names_become_numbers_within_their_line)
+{
+	ASSERT_EQ(0, put_names(self->root));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.conf",
+			      "# kpr-web uid:kpr-user\n"
+			      "kpr-web/tcp /web uid:kpr-user\n"
+			      "kpr-www/tcp /www\n"
+			      "kpr-dns gid:kpr-group\n"
+			      "  kpr-name/udp\tcgroup:/uid:kpr /uid:0 gid:kpr-group\n"
+			      "30104-30105 uid:kpr-user gid:30300\n"
+			      "delete kpr-web/tcp /web uid:kpr-user\n"));
+
+	EXPECT_EQ(0, RUN_LOADER("--dry-run"));
+	/* Paths, ids and everything but the names as they were. */
+	EXPECT_STREQ("clear\n"
+		     "# kpr-web uid:kpr-user\n"
+		     "30100/tcp /web uid:30200\n"
+		     "30100/tcp /www\n"
+		     "30101 gid:30300\n"
+		     "  30101/udp\tcgroup:/uid:kpr /uid:0 gid:30300\n"
+		     "30104-30105 uid:30200 gid:30300\n"
+		     "delete 30100/tcp /web uid:30200\n", self->output);
+}
+
+TEST_F(loader, translated_rules_load)
+{
+	ASSERT_EQ(0, put_names(self->root));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.conf",
+			      "kpr-web/tcp /web uid:kpr-user\n"
+			      "kpr-dns gid:kpr-group\n"));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.d/10-a.conf",
+			      "30104-30105 uid:kpr-user\n"));
+
+	EXPECT_EQ(0, RUN_LOADER(NULL))
+		TH_LOG("output: %s", self->output);
+	KPR_EXPECT_POLICY("30100/tcp /web uid:30200\n"
+			  "30101 gid:30300\n"
+			  "30104-30105 uid:30200\n");
+}
+
+TEST_F(loader, unknown_names_are_refused_with_their_file_and_line)
+{
+	static const struct {
+		const char *rule, *message;
+	} cases[] = {
+		{ "kpr-none/tcp /x", "unknown service 'kpr-none/tcp'" },
+		{ "kpr-web/udp /x", "unknown service 'kpr-web/udp'" },
+		{ "kpr-none /x", "unknown service 'kpr-none'" },
+		{ "30106 /x uid:kpr-nobody", "unknown user 'kpr-nobody'" },
+		{ "30106 uid:kpr-user gid:kpr-nogroup", "unknown group 'kpr-nogroup'" },
+		{ "delete 30106 uid:kpr-nobody", "unknown user 'kpr-nobody'" },
+		/* Not one port for every protocol: which one is meant? */
+		{ "kpr-split /x", "service 'kpr-split' has different ports for tcp and udp" },
+	};
+	char config[256], expected[256];
+	unsigned int i;
+
+	ASSERT_EQ(0, put_names(self->root));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.conf", "30001 /main\n"));
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, kpr_write("30000 /old\n"));
+		snprintf(config, sizeof(config), "30002 /a\n%s\n", cases[i].rule);
+		ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.d/10-a.conf", config));
+		snprintf(expected, sizeof(expected), "%s/etc/kportreserve.d/10-a.conf:2: %s",
+			 self->root, cases[i].message);
+
+		EXPECT_EQ(2, RUN_LOADER(NULL))
+			TH_LOG("%s: output: %s", cases[i].rule, self->output);
+		EXPECT_NE(NULL, strstr(self->output, expected))
+			TH_LOG("%s: output: %s", cases[i].rule, self->output);
+		/* Nothing written: the policy in force is the one that was. */
+		KPR_EXPECT_POLICY("30000 /old\n");
+		/* Nor anything printed for --dry-run. */
+		EXPECT_EQ(2, RUN_LOADER("--dry-run"));
+		EXPECT_EQ(NULL, strstr(self->output, "clear"))
+			TH_LOG("%s: output: %s", cases[i].rule, self->output);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -27,6 +27,7 @@ rows = [
     ("c_rules_1024", "(c) 1,024 rules, port not reserved"),
     ("c_rules_60000", "(c) 60,000 rules, port not reserved"),
     ("d_owner", "(d) owner binds its reserved port"),
+    ("d_owner_uid", "(d') owner, PROGRAM uid:N, binds it"),
     ("e_denied", "(e) denied bind"),
     ("f_landlock", "(f) Landlock ruleset allowing the port"),
     ("h_cgroup", "(h) task of a cgroup rule binds its port"),

@@ -8,7 +8,8 @@
  * bind loop (a), the same loop under a Landlock ruleset that allows the port
  * (f), and execve(). "on" runs with kportreserve: an empty policy (b), 60,000
  * rules none of which covers the port (c, also with 1 and 1,024 rules), the
- * owner binding its reserved port (d), a denied bind (e), a task of the cgroup a
+ * owner binding its reserved port (d), and named by program and uid (d'), a
+ * denied bind (e), a task of the cgroup a
  * rule names binding its port (h), the cost of loading
  * policies of 1, 1,024 and 60,000 rules, and execve(). Both phases also time
  * connect() on unbound sockets (g), where the kernel chooses the port and
@@ -350,6 +351,12 @@ int main(int argc, char *argv[])
 	kpr_write(policy);
 	measure_binds("d_owner", BENCH_PORT, 0);
 	measure_binds("e_denied", BENCH_PORT + 1, EADDRINUSE);
+
+	/* The owner named by two atoms: its program and its user. */
+	snprintf(policy, sizeof(policy), "clear\n%d %s uid:%u\n", BENCH_PORT, self_exe,
+		 geteuid());
+	kpr_write(policy);
+	measure_binds("d_owner_uid", BENCH_PORT, 0);
 
 	snprintf(policy, sizeof(policy), "clear\n%d cgroup:/" BENCH_CGROUP "\n", BENCH_PORT);
 	if (!bench_cgroup(true) && !kpr_write(policy)) {

@@ -27,6 +27,7 @@
 	"10989 /usr/sbin/kconfig-boot-policy\n" \
 	"10990 <kernel>\n" \
 	"10991-10992 /bin/boot;test\n" \
+	"10993/udp /bin/boot uid:0 gid:0\n" \
 	"16385 /usr/sbin/rds-owner\n"
 
 FIXTURE(boot)
@@ -59,7 +60,13 @@ TEST_F(boot, reserved_lists_its_ports)
 
 	ASSERT_EQ(0, kpr_read_file("/sys/kernel/security/kportreserve/reserved", reserved,
 				   sizeof(reserved)));
+	EXPECT_STREQ("7001,10989-10993,16385\n", reserved);
+	ASSERT_EQ(0, kpr_read_file("/sys/kernel/security/kportreserve/reserved_tcp", reserved,
+				   sizeof(reserved)));
 	EXPECT_STREQ("7001,10989-10992,16385\n", reserved);
+	ASSERT_EQ(0, kpr_read_file("/sys/kernel/security/kportreserve/reserved_udp", reserved,
+				   sizeof(reserved)));
+	EXPECT_STREQ("7001,10989-10993,16385\n", reserved);
 }
 
 TEST_F(boot, mode_is_permissive)

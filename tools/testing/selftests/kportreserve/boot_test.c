@@ -15,7 +15,8 @@
 /* The parameters dev/test boots with. */
 #define BOOT_POLICY_PARAM \
 	"kportreserve.policy=\"# set by dev/test;10990 <kernel>;10991-10992 /bin/boot\\073test;" \
-	"7001 /usr/sbin/afs-fileserver;16385 /usr/sbin/rds-owner\""
+	"7001 /usr/sbin/afs-fileserver;16385 /usr/sbin/rds-owner;" \
+	"10993/udp /bin/boot uid:0 gid:0\""
 #define BOOT_MODE_PARAM "kportreserve.mode=permissive"
 
 /*

@@ -141,17 +141,31 @@ pub(crate) fn denied(
 /// or applied; and audits it either way.
 pub(crate) fn policy_written(outcome: core::result::Result<(), &Rejection>) {
     if let Err(rejection) = outcome {
-        if rejection.line == 0 {
-            pr_warn_ratelimited!("policy rejected: {}\n", rejection.reason);
-        } else {
-            pr_warn_ratelimited!(
-                "policy rejected: line {}: {}\n",
-                rejection.line,
-                rejection.reason
-            );
-        }
+        log_rejection("policy", rejection);
     }
     with_subject(|subject| audit::policy_written(outcome.is_ok(), subject));
+}
+
+/// Reports a refused check of policy text (the `check` file), with its line and reason, for
+/// the loader to find; a check changes nothing, and is not audited.
+pub(crate) fn policy_checked(outcome: core::result::Result<(), &Rejection>) {
+    if let Err(rejection) = outcome {
+        log_rejection("policy check", rejection);
+    }
+}
+
+/// Logs why `what` was refused, with the line when it is one line's fault, rate-limited.
+fn log_rejection(what: &str, rejection: &Rejection) {
+    if rejection.line == 0 {
+        pr_warn_ratelimited!("{} rejected: {}\n", what, rejection.reason);
+    } else {
+        pr_warn_ratelimited!(
+            "{} rejected: line {}: {}\n",
+            what,
+            rejection.line,
+            rejection.reason
+        );
+    }
 }
 
 /// Reports a switch to permissive mode (or back), or a switch refused.

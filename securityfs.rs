@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy`, `mode`,
-//! `counters` and `reserved`.
+//! `check`, `counters` and the `reserved` files.
 //!
 //! `policy` (0600, `CAP_MAC_ADMIN` in the initial user namespace) reads back the policy in
 //! force and takes policy lines. Each `write(2)` is one transaction over its complete lines;
@@ -44,7 +44,10 @@ use crate::{
         Protocol,
         Rule, //
     },
-    ruleset::Snapshot,
+    ruleset::{
+        apply,
+        Snapshot, //
+    },
 };
 
 /// Text written after the last newline so far.
@@ -353,6 +356,45 @@ impl SecurityFile for ModeFile {
     }
 }
 
+/// The `check` file, write-only: each `write(2)` is checked as the policy file would check
+/// it, against the policy in force, with the same parser and limits, and nothing is applied:
+/// a configuration is validated before it is loaded. The text is complete: a last line
+/// without a newline is a line. Same privilege as `policy`, which a check could otherwise
+/// probe (a `delete` tells whether a rule is in force); works while the policy is locked.
+struct CheckFile;
+
+#[vtable]
+impl SecurityFile for CheckFile {
+    type Ptr = ();
+
+    fn open(_file: &File) -> Result {
+        if !capability::capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
+        }
+        Ok(())
+    }
+
+    /// Returns the size written if the text would apply, else the error a write of it to
+    /// `policy` would return, with its line and reason logged.
+    fn write((): (), file: &File, reader: UserSliceReader, _offset: &mut Offset) -> Result<usize> {
+        if !file.opener_capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
+        }
+        let count = reader.len();
+        if count > MAX_WRITE_LEN {
+            return Err(E2BIG);
+        }
+        let mut data = KVVec::new();
+        reader.read_all(&mut data, GFP_KERNEL)?;
+        let snapshot = policy::current();
+        let rules = snapshot.as_deref().map_or(&[][..], Snapshot::rules);
+        let outcome = grammar::parse(&data, 1).and_then(|lines| apply(rules, &lines).map(drop));
+        report::policy_checked(outcome.as_ref().map(|&()| ()));
+        outcome.map_err(|rejection| rejection.error)?;
+        Ok(count)
+    }
+}
+
 /// The `counters` file, read-only: each rule in force, as `policy` reads, followed on its
 /// line by ` allowed=N denied=N skipped=N`. Same privilege as `policy`.
 struct CountersFile;
@@ -475,6 +517,9 @@ pub(crate) fn init() -> Result {
         .keep();
     dir.create_file::<ModeFile>(c"mode", 0o600)
         .inspect_err(|err| pr_err!("cannot create the mode file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<CheckFile>(c"check", 0o200)
+        .inspect_err(|err| pr_err!("cannot create the check file: {:?}\n", err))?
         .keep();
     dir.create_file::<CountersFile>(c"counters", 0o400)
         .inspect_err(|err| pr_err!("cannot create the counters file: {:?}\n", err))?

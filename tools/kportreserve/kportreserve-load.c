@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 
 #define POLICY_FILE "/sys/kernel/security/kportreserve/policy"
+#define CHECK_FILE "/sys/kernel/security/kportreserve/check"
 #define MAIN_CONF "/etc/kportreserve.conf"
 #define CONF_DIR "/etc/kportreserve.d"
 /* The largest write(2) the policy file takes. */
@@ -64,6 +65,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: kportreserve-load [OPTION]...\n"
+		"       kportreserve-load --check [OPTION]... [FILE]...\n"
 		"Replace the KPortReserve policy with the one configured in /etc.\n"
 		"\n"
 		"Reads " MAIN_CONF ", then " CONF_DIR "/*.conf in name order\n"
@@ -93,16 +95,20 @@ static void usage(FILE *out)
 		"with --root those of DIR/etc/services, DIR/etc/passwd and DIR/etc/group.\n"
 		"\n"
 		"Options:\n"
+		"  -c, --check           have the kernel check the configuration (or the FILEs,\n"
+		"                        in that order) as it would load it, and change\n"
+		"                        nothing: each error is printed as FILE:LINE: reason\n"
 		"  -n, --dry-run         print the text that would be written; write nothing\n"
 		"  -r, --root=DIR        read the configuration and the names under DIR\n"
 		"                        (DIR/etc/...)\n"
-		"  -p, --policy=FILE     write to FILE instead of the policy file\n"
+		"  -p, --policy=FILE     write to FILE instead of the policy file (or, with\n"
+		"                        --check, the check file)\n"
 		"  -h, --help            print this help\n"
 		"\n"
-		"Exit status: 0 loaded; 1 the kernel refused the policy (the file, line and\n"
-		"reason are printed) or the policy is locked; 2 a configuration file could\n"
-		"not be read, is too large or names an unknown service, user or group;\n"
-		"3 KPortReserve is not available.\n");
+		"Exit status: 0 loaded (with --check, accepted); 1 the kernel refused the\n"
+		"policy (the file, line and reason are printed) or the policy is locked;\n"
+		"2 a configuration file could not be read, is too large or names an\n"
+		"unknown service, user or group; 3 KPortReserve is not available.\n");
 }
 
 /* Appends @len bytes to the text, growing it; false when it outgrows a write. */
@@ -398,6 +404,16 @@ static int add_file(const char *path)
 	return 0;
 }
 
+/* Appends the file @path that the user named: it must exist. */
+static int add_file_named(const char *path)
+{
+	if (access(path, R_OK)) {
+		fprintf(stderr, "kportreserve-load: %s: %s\n", path, strerror(errno));
+		return EXIT_CONFIG;
+	}
+	return add_file(path);
+}
+
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
 	return strcmp((*a)->d_name, (*b)->d_name);
@@ -462,11 +478,11 @@ static void print_origin(unsigned long line, const char *reason)
 
 /*
  * Reports the kernel's reason for refusing the policy, from the records
- * logged after @kmsg was opened at the end of the log.
+ * logged after @kmsg was opened at the end of the log: those with @marker,
+ * "policy rejected: " for a load, "policy check rejected: " for a check.
  */
-static void report_refusal(int kmsg, int err)
+static void report_refusal(int kmsg, int err, const char *marker)
 {
-	static const char marker[] = "kportreserve: policy rejected: ";
 	char record[8192], *msg, *end;
 	bool found = false;
 	ssize_t len;
@@ -478,7 +494,10 @@ static void report_refusal(int kmsg, int err)
 		if (len <= 0)
 			break;
 		record[len] = '\0';
-		msg = strstr(record, marker);
+		msg = strstr(record, "kportreserve: ");
+		if (!msg || strncmp(msg + 14, marker, strlen(marker)))
+			continue;
+		msg += 14;
 		if (!msg)
 			continue;
 		msg += strlen(marker);
@@ -502,6 +521,7 @@ static void report_refusal(int kmsg, int err)
 int main(int argc, char *argv[])
 {
 	static const struct option options[] = {
+		{ "check", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "policy", required_argument, NULL, 'p' },
@@ -509,12 +529,15 @@ int main(int argc, char *argv[])
 		{}
 	};
 	const char *policy = POLICY_FILE;
-	bool dry_run = false;
+	bool check = false, dry_run = false, policy_named = false;
 	int opt, err, fd, kmsg;
 	ssize_t written;
 
-	while ((opt = getopt_long(argc, argv, "nr:p:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "cnr:p:h", options, NULL)) != -1) {
 		switch (opt) {
+		case 'c':
+			check = true;
+			break;
 		case 'n':
 			dry_run = true;
 			break;
@@ -523,6 +546,7 @@ int main(int argc, char *argv[])
 			break;
 		case 'p':
 			policy = optarg;
+			policy_named = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -532,15 +556,21 @@ int main(int argc, char *argv[])
 			return EXIT_CONFIG;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && !check) {
 		usage(stderr);
 		return EXIT_CONFIG;
 	}
 	if (!append("clear\n", 6))
 		return EXIT_CONFIG;
-	err = read_config();
+	/* --check FILE...: those files, in that order; otherwise the configuration. */
+	for (err = 0; optind < argc && !err; optind++)
+		err = add_file_named(argv[optind]);
+	if (!nr_sources && !err)
+		err = read_config();
 	if (err)
 		return err;
+	if (check && !policy_named)
+		policy = CHECK_FILE;
 	if (dry_run) {
 		fwrite(text, 1, text_len, stdout);
 		return EXIT_LOADED;
@@ -562,11 +592,12 @@ int main(int argc, char *argv[])
 	if (!err && (size_t)written != text_len)
 		err = EIO;
 	if (err) {
-		report_refusal(kmsg, err);
+		report_refusal(kmsg, err, check ? "policy check rejected: " : "policy rejected: ");
 		return EXIT_REFUSED;
 	}
 	if (kmsg >= 0)
 		close(kmsg);
-	printf("kportreserve-load: loaded %lu lines from %u files\n", text_lines - 1, nr_sources);
+	printf("kportreserve-load: %s %lu lines from %u files\n",
+	       check ? "the kernel accepts" : "loaded", text_lines - 1, nr_sources);
 	return EXIT_LOADED;
 }

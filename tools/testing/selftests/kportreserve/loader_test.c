@@ -127,6 +127,98 @@ TEST_F(loader, refused_line_is_named_and_nothing_changes)
 	KPR_EXPECT_POLICY("30000 /old\n");
 }
 
+/* Runs the loader with --check and FILE under the fixture's root. */
+static int check_file(FIXTURE_DATA(loader) * self, const char *file)
+{
+	char path[256];
+	char *argv[4] = { self->loader, "--check", path };
+	int pipefd[2], status;
+	ssize_t len;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", self->root, file);
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		execv(self->loader, argv);
+		_exit(126);
+	}
+	close(pipefd[1]);
+	len = read(pipefd[0], self->output, sizeof(self->output) - 1);
+	self->output[len > 0 ? len : 0] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(loader, check_changes_nothing_and_names_each_error)
+{
+	static const struct {
+		const char *text;
+		int status;
+		const char *message;
+	} cases[] = {
+		{ "30005 /x\n30006-30007/udp /y uid:0\n", 0, "the kernel accepts 2 lines" },
+		{ "30005 /x\n30006 relative\n", 1, "bad.conf:2: " },
+		{ "30005 uid:1 /x\n", 1, "bad.conf:1: atoms repeated or out of order" },
+		{ "\n\n30005/tcp6 /x\n", 1, "bad.conf:3: bad protocol" },
+		{ "delete 30000 /old\n", 1, "bad.conf:1: delete of a rule that is not in force" },
+		{ "30005 /x uid:no-such-user\n", 2, "bad.conf:1: unknown user 'no-such-user'" },
+	};
+	char *before, *after;
+	size_t i;
+
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	ASSERT_EQ(0, put_file(self->root, "etc/kportreserve.conf", "30001 /main uid:0\n"));
+	before = kpr_read();
+	ASSERT_NE(NULL, before);
+	/* The configuration under the root, as it would be loaded. */
+	EXPECT_EQ(0, RUN_LOADER("--check"));
+	EXPECT_NE(NULL, strstr(self->output, "the kernel accepts 1 lines from 1 files"))
+		TH_LOG("output: %s", self->output);
+	/* Files named on the command line, one kind of error each. */
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, put_file(self->root, "bad.conf", cases[i].text));
+		EXPECT_EQ(cases[i].status, check_file(self, "bad.conf"))
+			TH_LOG("case %zu: %s", i, self->output);
+		EXPECT_NE(NULL, strstr(self->output, cases[i].message))
+			TH_LOG("case %zu: %s", i, self->output);
+	}
+	/* The policy in force, byte for byte. */
+	after = kpr_read();
+	ASSERT_NE(NULL, after);
+	EXPECT_STREQ(before, after);
+	free(before);
+	free(after);
+}
+
+TEST_F(loader, check_file_takes_complete_text_and_needs_the_capability)
+{
+	int fd, status;
+	pid_t pid;
+
+	EXPECT_EQ(0, kpr_write_file("/sys/kernel/security/kportreserve/check", "30005 /x"));
+	EXPECT_EQ(-EINVAL, kpr_write_file("/sys/kernel/security/kportreserve/check",
+					  "30005 /x\nbad\n"));
+	KPR_EXPECT_POLICY("");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (kpr_become_nobody())
+			_exit(120);
+		fd = open("/sys/kernel/security/kportreserve/check", O_WRONLY);
+		_exit(fd < 0 && (errno == EPERM || errno == EACCES) ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 TEST_F(loader, dry_run_writes_nothing)
 {
 	ASSERT_EQ(0, kpr_write("30000 /old\n"));

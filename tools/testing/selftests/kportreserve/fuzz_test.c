@@ -13,7 +13,7 @@
  * KPR_FUZZ_WRITES (default 1000) and KPR_FUZZ_SEED (default fixed) choose the
  * run; dev/test runs the default, and a long form is, for instance,
  * KPR_FUZZ_WRITES=500000 KPR_FUZZ_SEED=7 ./fuzz_test in the guest (the
- * README runs it in User-Mode Linux).  The model is cleared once it holds
+ * CONTRIBUTING.md runs it in User-Mode Linux).  The model is cleared once it holds
  * more than KPR_FUZZ_MAX_RULES rules (default and most 1000) or renders more
  * than 64 bytes a rule: each accepted write rebuilds the whole policy, so a
  * smaller bound makes a long run faster, and the default keeps large policies

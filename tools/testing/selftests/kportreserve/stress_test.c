@@ -19,7 +19,7 @@
  *
  * Then, on a kernel with kmemleak (booted with kmemleak=on, as dev/test's
  * test boot is), a scan must find no leak. The counts of each kind of
- * operation are printed; the long form is documented in the README.
+ * operation are printed; the long form is documented in CONTRIBUTING.md.
  */
 
 #include "common.h"

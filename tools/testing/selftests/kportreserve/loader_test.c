@@ -59,14 +59,12 @@ static int put_file(const char *root, const char *name, const char *text)
 }
 
 /*
- * Runs the loader on the fixture's root with @option (or none), its output
+ * Runs the loader with the arguments @argv (@argv[0] its path), its output
  * (stdout and stderr) kept in @output; returns its exit status, -1 if it
  * did not exit.
  */
-static int run_loader(const char *loader, const char *root, const char *option,
-		      char *output, size_t size)
+static int run_argv(char *const argv[], char *output, size_t size)
 {
-	char *argv[5] = { (char *)loader, "--root", (char *)root, (char *)option };
 	int pipefd[2], status;
 	size_t len = 0;
 	ssize_t ret;
@@ -81,7 +79,7 @@ static int run_loader(const char *loader, const char *root, const char *option,
 		dup2(pipefd[1], STDOUT_FILENO);
 		dup2(pipefd[1], STDERR_FILENO);
 		close(pipefd[0]);
-		execv(loader, argv);
+		execv(argv[0], argv);
 		_exit(126);
 	}
 	close(pipefd[1]);
@@ -92,6 +90,15 @@ static int run_loader(const char *loader, const char *root, const char *option,
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/* Runs the loader on the fixture's root with @option (or none), as run_argv(). */
+static int run_loader(const char *loader, const char *root, const char *option,
+		      char *output, size_t size)
+{
+	char *argv[5] = { (char *)loader, "--root", (char *)root, (char *)option };
+
+	return run_argv(argv, output, size);
 }
 
 #define RUN_LOADER(option) \
@@ -132,29 +139,9 @@ static int check_file(FIXTURE_DATA(loader) * self, const char *file)
 {
 	char path[256];
 	char *argv[4] = { self->loader, "--check", path };
-	int pipefd[2], status;
-	ssize_t len;
-	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/%s", self->root, file);
-	if (pipe(pipefd))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		execv(self->loader, argv);
-		_exit(126);
-	}
-	close(pipefd[1]);
-	len = read(pipefd[0], self->output, sizeof(self->output) - 1);
-	self->output[len > 0 ? len : 0] = '\0';
-	close(pipefd[0]);
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+	return run_argv(argv, self->output, sizeof(self->output));
 }
 
 TEST_F(loader, check_changes_nothing_and_names_each_error)

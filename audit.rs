@@ -50,6 +50,7 @@ fn subject(record: &mut Record, subject: &Subject<'_>) {
 pub(crate) fn denied(
     operation: &str,
     transport: Transport,
+    netns: u64,
     ip: Option<IpAddr>,
     port: u16,
     permissive: bool,
@@ -73,7 +74,7 @@ pub(crate) fn denied(
         Some(ip) => write!(record, "{ip}"),
         None => record.write_str("?"),
     };
-    let _ = write!(record, " lport={port}");
+    let _ = write!(record, " lport={port} netns={netns}");
     subject(&mut record, task);
     let _ = record.write_str(" cgroup=");
     record.untrusted_string(task.cgroup);
@@ -89,9 +90,14 @@ fn change(record_type: u32, op: &str) -> Option<Record> {
     Some(record)
 }
 
-/// Records a write to the policy file: `res=1` if it applied, `res=0` if it was refused.
-pub(crate) fn policy_written(applied: bool, task: &Subject<'_>) {
+/// Records a write to the file of a layer (`policy`, `netns-default`, `netns` with the id of
+/// its namespace): `res=1` if it applied, `res=0` if it was refused.
+pub(crate) fn policy_written(layer: &str, netns: Option<u64>, applied: bool, task: &Subject<'_>) {
     if let Some(mut record) = change(bindings::AUDIT_MAC_POLICY_LOAD, "load") {
+        let _ = write!(record, " layer={layer}");
+        if let Some(netns) = netns {
+            let _ = write!(record, " netns={netns}");
+        }
         record.session();
         subject(&mut record, task);
         let _ = write!(record, " res={}", u8::from(applied));

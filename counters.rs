@@ -124,12 +124,15 @@ impl NewCounters {
             Some((block, used)) if used < block.capacity => (block, used),
             _ => {
                 let capacity = self.left.clamp(1, RULES_PER_BLOCK);
-                let mut counters = KVec::with_capacity(capacity * EVENTS, GFP_KERNEL)?;
+                let mut counters = KVec::with_capacity(capacity * EVENTS, GFP_KERNEL_ACCOUNT)?;
                 for _ in 0..capacity * EVENTS {
-                    counters.push(Atomic::new(0), GFP_KERNEL)?;
+                    counters.push(Atomic::new(0), GFP_KERNEL_ACCOUNT)?;
                 }
                 // INVARIANT: `counters` holds `capacity * EVENTS` counters.
-                (Arc::new(Block { counters, capacity }, GFP_KERNEL)?, 0)
+                (
+                    Arc::new(Block { counters, capacity }, GFP_KERNEL_ACCOUNT)?,
+                    0,
+                )
             }
         };
         // INVARIANT: `used < block.capacity`, so the rule's counters are within the block.

@@ -122,7 +122,7 @@ fn parse_line(line: &[u8]) -> core::result::Result<Option<Op>, &'static str> {
     let rule = Rule {
         ports,
         selector,
-        subject: Arc::new(subject, GFP_KERNEL).map_err(|_| "out of memory")?,
+        subject: Arc::new(subject, GFP_KERNEL_ACCOUNT).map_err(|_| "out of memory")?,
         counters: None,
     };
     Ok(Some(if delete {

@@ -3,15 +3,16 @@
 //! KPortReserve: reserves local ports for specific programs.
 //!
 //! A minor, stackable LSM. No program but those the policy names takes a reserved TCP,
-//! MPTCP, UDP or SCTP port of the initial network namespace, however it asks: `bind(2)` and
-//! io_uring on any family that binds such a port (SMC and RxRPC included), `sctp_bindx()`,
-//! and automatic port choice, which never picks a reserved port. The policy is written to
-//! `/sys/kernel/security/kportreserve/policy`.
+//! MPTCP, UDP or SCTP port, however it asks: `bind(2)` and io_uring on any family that binds
+//! such a port (SMC and RxRPC included), `sctp_bindx()`, and automatic port choice, which
+//! never picks a reserved port. The policy of the initial network namespace is written to
+//! `/sys/kernel/security/kportreserve/policy`; every other namespace has the template's
+//! rules (`netns-default`) and its own (`netns`).
 //!
 //! This file is the crate root: the LSM's identity, its blobs and its init. Each area keeps
 //! its hooks and their table: [`net`] (sockets), [`task`] (exec and the task blob); the
-//! decisions are made in [`policy`] and [`identity`], and reported by [`report`]; [`boot`]
-//! puts the boot policy in force.
+//! decisions are made in [`policy`], [`netns`] and [`identity`], and reported by
+//! [`report`]; [`boot`] puts the boot policy in force.
 //!
 //! See `Documentation/admin-guide/LSM/kportreserve.rst`.
 
@@ -25,6 +26,7 @@ mod grammar;
 mod identity;
 mod limits;
 mod net;
+mod netns;
 mod policy;
 mod report;
 mod rule;
@@ -42,8 +44,9 @@ kernel::define_lsm! {
     blobs: task::BLOBS,
     hooks: [net::HOOKS, task::HOOKS],
     init: init,
-    // securityfs is not set up when `init` runs: its files come later.
-    initcall_fs: securityfs::init,
+    // Neither securityfs nor the network namespaces are set up when `init` runs: the
+    // namespaces' layers and the files come later.
+    initcall_fs: init_fs,
 }
 
 /// Readies the policy and puts the boot policy in force; the hooks are registered after it
@@ -56,4 +59,10 @@ fn init() -> Result {
     boot::init();
     pr_info!("Up and running.\n");
     Ok(())
+}
+
+/// Gives every network namespace its layer, then creates the files that write them.
+fn init_fs() -> Result {
+    netns::init()?;
+    securityfs::init()
 }

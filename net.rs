@@ -16,15 +16,18 @@
 //!   `sendmsg()` on an unbound socket, SCTP autobind, the SUNRPC client) skips reserved
 //!   ports, for every program, as it skips `ip_local_reserved_ports`.
 //!
-//! Only sockets of the initial network namespace are governed: other namespaces have ports
-//! of their own.
+//! A socket of the initial network namespace is governed by the policy; a socket of another
+//! namespace by that namespace's layers (see [`crate::netns`]): its ports are its own.
 
 use kernel::{
     bindings,
     lsm::Hooks,
-    net::sock::{
-        Sock,
-        Socket, //
+    net::{
+        namespace::Net,
+        sock::{
+            Sock,
+            Socket, //
+        },
     },
     prelude::*,
 };
@@ -32,7 +35,7 @@ use kernel::{
 #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
 use crate::grammar;
 use crate::{
-    identity, policy, report,
+    identity, netns, policy, report,
     rule::Protocol,
     sockaddr,
     sockaddr::{
@@ -111,8 +114,8 @@ fn requested_port(family: u16, addr: &[u8]) -> Option<u16> {
 }
 
 /// Returns the transport whose port a `bind(2)` of `addr` on `sk`, a socket of `family`,
-/// asks for, if KPortReserve guards it; `None` for another protocol or namespace, and for
-/// addresses the stack refuses anyway.
+/// asks for, if KPortReserve guards it; `None` for another protocol, and for addresses the
+/// stack refuses anyway.
 fn bind_transport(sk: &Sock, family: u16, addr: &[u8]) -> Option<Transport> {
     let family = u32::from(family);
     let transport = match family {
@@ -129,30 +132,47 @@ fn bind_transport(sk: &Sock, family: u16, addr: &[u8]) -> Option<Transport> {
         bindings::AF_RXRPC => Transport::Rxrpc,
         _ => return None,
     };
-    sk.in_initial_net().then_some(transport)
+    Some(transport)
 }
 
-/// The bind hook's slow path, for a reserved `port`: out of line, so that the fast path
-/// saves no registers and sets up no frame for it.
+/// The bind hook's slow path, for a port reserved here or while some other namespace's layer
+/// holds a rule: out of line, so that the fast path saves no registers and sets up no frame
+/// for it.
 #[cold]
 #[inline(never)]
-fn check_reserved_bind(sk: &Sock, family: u16, addr: &[u8], port: u16) -> Result {
+fn check_bind(sk: &Sock, family: u16, addr: &[u8], port: u16) -> Result {
+    if sk.in_initial_net() && !policy::is_reserved(port) {
+        return Ok(());
+    }
     match bind_transport(sk, family, addr) {
-        Some(transport) => decide("bind", transport, addr, port),
+        Some(transport) => decide("bind", transport, sk.net(), addr, port),
         None => Ok(()),
     }
 }
 
-/// Decides whether the current task may take `port` (asked for at the socket address `addr`)
-/// and reports a denial; in permissive mode, a would-be denial is reported and allowed.
+/// Decides whether the current task may take `port` in `net` (asked for at the socket
+/// address `addr`) and reports a denial; in permissive mode, a would-be denial is reported
+/// and allowed.
 ///
 /// May sleep: the rule's path is resolved for a reserved port.
-fn decide(operation: &'static str, transport: Transport, addr: &[u8], port: u16) -> Result {
-    if policy::may_bind(port, protocol(transport), identity::current_is) {
+fn decide(
+    operation: &'static str,
+    transport: Transport,
+    net: &Net,
+    addr: &[u8],
+    port: u16,
+) -> Result {
+    let protocol = protocol(transport);
+    let allowed = if net.is_initial() {
+        policy::may_bind(port, protocol, identity::current_is)
+    } else {
+        netns::may_bind(net, port, protocol, identity::current_is)
+    };
+    if allowed {
         return Ok(());
     }
     let permissive = policy::is_permissive();
-    report::denied(operation, transport, addr, port, permissive);
+    report::denied(operation, transport, net.id(), addr, port, permissive);
     if permissive {
         Ok(())
     } else {
@@ -176,10 +196,13 @@ impl Hooks for NetHooks {
             return Ok(());
         };
         // Most binds are to unreserved ports, and an empty policy reserves none: such a bind
-        // pays two loads from the socket, the port's, and one bit test.
+        // pays two loads from the socket, the port's, one bit test, and while no other
+        // namespace has rules, one more load.
         let family = sk.family();
         match requested_port(family, addr) {
-            Some(port) if policy::is_reserved(port) => check_reserved_bind(sk, family, addr, port),
+            Some(port) if policy::is_reserved(port) || netns::in_use() => {
+                check_bind(sk, family, addr, port)
+            }
             _ => Ok(()),
         }
     }
@@ -191,15 +214,14 @@ impl Hooks for NetHooks {
     /// `sock_bind_add()`) pass, as `kernel_bind()` does.
     fn sctp_bind_connect(sk: &Sock, optname: i32, addrs: &[u8]) -> Result {
         if u32::try_from(optname) != Ok(bindings::SCTP_SOCKOPT_BINDX_ADD)
-            || policy::is_empty()
+            || (policy::is_empty() && !netns::in_use())
             || sk.is_kernel()
-            || !sk.in_initial_net()
         {
             return Ok(());
         }
         for port in sockaddr::BindxPorts::new(addrs) {
             let (port, addr) = port?;
-            decide("bindx", Transport::Sctp, addr, port)?;
+            decide("bindx", Transport::Sctp, sk.net(), addr, port)?;
         }
         Ok(())
     }
@@ -209,10 +231,24 @@ impl Hooks for NetHooks {
     /// A reserved port is never chosen automatically, not even for a program the policy names
     /// (owners bind their port explicitly), and not for kernel sockets either. Called for each
     /// candidate port, possibly under `spin_lock_bh()`: one load and one bit test for an
-    /// unreserved port; no lock, no allocation.
+    /// unreserved port, and one more load while no other namespace has rules; no lock, no
+    /// allocation.
     #[inline(always)]
     fn sk_port_reserved(sk: &Sock, port: u16) -> bool {
-        policy::is_reserved(port) && sk.in_initial_net() && policy::skips(port, sock_protocol(sk))
+        (policy::is_reserved(port) || netns::in_use()) && port_skipped(sk, port)
+    }
+}
+
+/// The port-choice hook's slow path: whether the layers of `sk`'s namespace reserve `port`
+/// for its protocol. RCU only: safe in atomic context.
+#[cold]
+#[inline(never)]
+fn port_skipped(sk: &Sock, port: u16) -> bool {
+    let protocol = sock_protocol(sk);
+    if sk.in_initial_net() {
+        policy::is_reserved(port) && policy::skips(port, protocol)
+    } else {
+        netns::skips(sk.net(), port, protocol)
     }
 }
 

@@ -36,6 +36,7 @@ use crate::{
     },
     rule::{
         Protocol,
+        Rule,
         Subject, //
     },
     ruleset::{
@@ -51,14 +52,86 @@ kernel::sync::global_lock! {
     pub(crate) unsafe(uninit) static WRITER: Mutex<()> = ();
 }
 
-/// The snapshot in force, or null when the policy is empty.
+/// Where a snapshot is published for the hooks to read: the policy in force here, and the
+/// layers of the other network namespaces (see [`crate::netns`]). Empty (null) when the
+/// snapshot would hold no rule.
 ///
 /// # Invariants
 ///
 /// A non-null value comes from [`Arc::into_raw`] and owns one reference. It is replaced
 /// only under [`WRITER`], and the replaced reference is dropped only after an RCU grace
 /// period, so a reader holding the RCU read lock can always take a new reference.
-static ACTIVE: Atomic<*const Snapshot> = Atomic::new(ptr::null());
+pub(crate) struct Slot(Atomic<*const Snapshot>);
+
+// SAFETY: All zeroes is the null pointer: an empty slot.
+unsafe impl pin_init::Zeroable for Slot {}
+
+impl Slot {
+    /// An empty slot.
+    pub(crate) const fn new() -> Self {
+        Self(Atomic::new(ptr::null()))
+    }
+
+    /// Returns whether the slot holds no snapshot: one load.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        // ORDERING: Only compared with null, never dereferenced.
+        self.0.load(Relaxed).is_null()
+    }
+
+    /// Borrows the snapshot in the slot for as long as `_guard` holds the RCU read lock.
+    pub(crate) fn borrow<'a>(&self, _guard: &'a rcu::Guard) -> Option<ArcBorrow<'a, Snapshot>> {
+        // ORDERING: Pairs with the `Full` exchange in `replace()`, like rcu_dereference().
+        let snapshot = self.0.load(Acquire);
+        if snapshot.is_null() {
+            return None;
+        }
+        // SAFETY: `snapshot` is non-null, so by the type invariant it came from
+        // `Arc::into_raw`, and it cannot be released before `_guard` drops the RCU read lock,
+        // which the returned borrow cannot outlive.
+        Some(unsafe { ArcBorrow::from_raw(snapshot) })
+    }
+
+    /// Returns a reference to the snapshot in the slot, if any.
+    pub(crate) fn current(&self) -> Option<Arc<Snapshot>> {
+        let guard = rcu::read_lock();
+        self.borrow(&guard).map(Into::into)
+    }
+
+    /// The rules of the snapshot in the slot, for a writer building the next one.
+    pub(crate) fn rules<'a>(
+        &'a self,
+        _writer: &'a kernel::sync::GlobalGuard<WRITER>,
+    ) -> &'a [Rule] {
+        // ORDERING: Only writers store a slot, and they hold `WRITER`, which `_writer` proves.
+        let snapshot = self.0.load(Relaxed);
+        if snapshot.is_null() {
+            return &[];
+        }
+        // SAFETY: Non-null values are live `Arc`s (type invariant), and under `WRITER`, held
+        // for `'a`, nobody else can replace and release it.
+        unsafe { &*snapshot }.rules()
+    }
+
+    /// Puts `snapshot` in the slot (`None`: empties it); returns the one it replaces.
+    ///
+    /// `_writer` proves that the caller holds [`WRITER`].
+    pub(crate) fn replace(
+        &self,
+        _writer: &mut kernel::sync::GlobalGuard<WRITER>,
+        snapshot: Option<Arc<Snapshot>>,
+    ) -> Retired {
+        let new = snapshot.map_or(ptr::null(), Arc::into_raw);
+        // ORDERING: `Full` orders the snapshot's initialisation before its publication, like
+        // rcu_assign_pointer().
+        // INVARIANT: `new` is null or came from `Arc::into_raw`; `_writer` proves we hold
+        // `WRITER`; the old value is released by `Retired` only after a grace period.
+        Retired(self.0.xchg(new, Full))
+    }
+}
+
+/// The snapshot in force in the initial network namespace.
+static ACTIVE: Slot = Slot::new();
 
 /// Every port that a rule in force reserves, one bit each (bit `port % 64` of word
 /// `port / 64`): the hooks' first and, for an unreserved port, only question.
@@ -132,8 +205,7 @@ pub(crate) fn may_bind(
 
 /// Returns whether no rule is in force: one load, for the hooks to return at once.
 pub(crate) fn is_empty() -> bool {
-    // ORDERING: Only compared with null, never dereferenced.
-    ACTIVE.load(Relaxed).is_null()
+    ACTIVE.is_empty()
 }
 
 /// Returns whether some rule in force reserves `port`.
@@ -201,21 +273,33 @@ pub(crate) fn set_permissive(
 
 /// Returns a reference to the snapshot in force, or `None` when the policy is empty.
 pub(crate) fn current() -> Option<Arc<Snapshot>> {
-    let guard = rcu::read_lock();
-    active(&guard).map(Into::into)
+    ACTIVE.current()
 }
 
-/// Borrows the snapshot in force for as long as `_guard` holds the RCU read lock.
-fn active(_guard: &rcu::Guard) -> Option<ArcBorrow<'_, Snapshot>> {
-    // ORDERING: Pairs with the `Full` exchange in `publish()`, like rcu_dereference().
-    let active = ACTIVE.load(Acquire);
-    if active.is_null() {
-        return None;
+/// Borrows the snapshot in force for as long as `guard` holds the RCU read lock.
+fn active(guard: &rcu::Guard) -> Option<ArcBorrow<'_, Snapshot>> {
+    ACTIVE.borrow(guard)
+}
+
+/// Locks the policy, the mode and every other layer until reboot. The caller holds
+/// [`WRITER`] and has published the batch holding the `lock` line.
+pub(crate) fn lock(_writer: &mut kernel::sync::GlobalGuard<WRITER>) {
+    // INVARIANT: `_writer` proves we hold `WRITER`.
+    LOCKED.store(true, Relaxed);
+}
+
+/// Builds the snapshot that applying `lines` to the one in `slot` gives, all or nothing:
+/// `None` when it holds no rule. Allocations are charged to the writer's memory cgroup.
+pub(crate) fn next_snapshot(
+    writer: &kernel::sync::GlobalGuard<WRITER>,
+    slot: &Slot,
+    lines: &[Line],
+) -> Result<Option<Arc<Snapshot>>, Rejection> {
+    let snapshot = apply(slot.rules(writer), lines)?;
+    if snapshot.rules().is_empty() {
+        return Ok(None);
     }
-    // SAFETY: `active` is non-null, so by the invariant of `ACTIVE` it came from
-    // `Arc::into_raw`, and it cannot be released before `_guard` drops the RCU read lock,
-    // which the returned borrow cannot outlive.
-    Some(unsafe { ArcBorrow::from_raw(active) })
+    Ok(Some(Arc::new(snapshot, GFP_KERNEL_ACCOUNT)?))
 }
 
 /// Applies a batch of parsed lines to the policy in force, all or nothing.
@@ -233,34 +317,24 @@ pub(crate) fn update(
             error: EPERM,
         });
     }
-    // ORDERING: Only writers store `ACTIVE`, and they hold `WRITER`, which `writer` proves.
-    let active = ACTIVE.load(Relaxed);
-    let rules = if active.is_null() {
-        &[][..]
-    } else {
-        // SAFETY: Non-null values of `ACTIVE` are live `Arc`s, and under `WRITER` nobody
-        // else can replace and release it.
-        unsafe { &*active }.rules()
-    };
-    let snapshot = apply(rules, lines)?;
-    let snapshot = if snapshot.rules().is_empty() {
-        None
-    } else {
-        Some(Arc::new(snapshot, GFP_KERNEL)?)
-    };
+    let snapshot = next_snapshot(writer, &ACTIVE, lines)?;
     let retired = publish(writer, snapshot);
-    if lines.iter().any(|(_, op)| matches!(op, Op::Lock)) {
-        // INVARIANT: The batch was published; we hold `WRITER`.
-        LOCKED.store(true, Relaxed);
+    if has_lock(lines) {
+        lock(writer);
     }
     Ok(retired)
 }
 
+/// Returns whether a batch holds a `lock` line.
+pub(crate) fn has_lock(lines: &[Line]) -> bool {
+    lines.iter().any(|(_, op)| matches!(op, Op::Lock))
+}
+
 /// Puts `snapshot` in force (`None` for the empty policy); returns the one it replaces.
 ///
-/// `_writer` proves that the caller holds [`WRITER`].
+/// `writer` proves that the caller holds [`WRITER`].
 fn publish(
-    _writer: &mut kernel::sync::GlobalGuard<WRITER>,
+    writer: &mut kernel::sync::GlobalGuard<WRITER>,
     snapshot: Option<Arc<Snapshot>>,
 ) -> Retired {
     let words = snapshot.as_ref().map(|s| s.reserved_words());
@@ -272,16 +346,12 @@ fn publish(
         word.store(word.load(Relaxed) | new_word(i), Relaxed);
     }
     // `ACTIVE` gets a reference of its own; `snapshot` keeps `words` borrowed until the end.
-    let new = snapshot.clone().map_or(ptr::null(), Arc::into_raw);
-    // ORDERING: `Full` orders the snapshot's initialisation before its publication, like
-    // rcu_assign_pointer(), and the bits set above before it.
-    // INVARIANT: `new` is null or came from `Arc::into_raw`; `_writer` proves we hold `WRITER`;
-    // the old value is released by `Retired` only after a grace period.
-    let old = ACTIVE.xchg(new, Full);
+    // The exchange is `Full`: the bits set above are ordered before the publication.
+    let retired = ACTIVE.replace(writer, snapshot.clone());
     for (i, word) in RESERVED.iter().enumerate() {
         word.store(new_word(i), Relaxed);
     }
-    Retired(old)
+    retired
 }
 
 /// The policy, mode and lock in force when a KUnit test took them over, put back when the

@@ -45,6 +45,7 @@ mod audit {
     pub(crate) fn denied(
         _: &str,
         _: Transport,
+        _: u64,
         _: Option<IpAddr>,
         _: u16,
         _: bool,
@@ -52,7 +53,7 @@ mod audit {
     ) -> bool {
         false
     }
-    pub(crate) fn policy_written(_: bool, _: &Subject<'_>) {}
+    pub(crate) fn policy_written(_: &str, _: Option<u64>, _: bool, _: &Subject<'_>) {}
     pub(crate) fn mode_changed(_: bool, _: bool, _: bool, _: &Subject<'_>) {}
     pub(crate) fn locked(_: &Subject<'_>) {}
 }
@@ -103,22 +104,24 @@ impl fmt::Display for ExeFields<'_> {
 }
 
 /// Reports that the current task was denied `port` of `transport` by `operation` (`bind`,
-/// `bindx`) at the socket address `addr`, or in permissive mode would have been: one audit
-/// record, or where audit makes none, a log line, at most ten every five seconds.
+/// `bindx`) at the socket address `addr` in the network namespace whose id is `netns`, or in
+/// permissive mode would have been: one audit record, or where audit makes none, a log line,
+/// at most ten every five seconds.
 pub(crate) fn denied(
     operation: &str,
     transport: Transport,
+    netns: u64,
     addr: &[u8],
     port: u16,
     permissive: bool,
 ) {
     let ip = sockaddr::ip_address(addr);
     with_subject(|subject| {
-        if audit::denied(operation, transport, ip, port, permissive, subject) {
+        if audit::denied(operation, transport, netns, ip, port, permissive, subject) {
             return;
         }
         pr_notice_ratelimited!(
-            "{}denied {} to {} port {}: pid={} euid={} egid={} comm=\"{}\"{} cgroup=\"{}\"\n",
+            "{}denied {} to {} port {}: netns={} pid={} euid={} egid={} comm=\"{}\"{} cgroup=\"{}\"\n",
             if permissive {
                 "permissive: would have "
             } else {
@@ -127,6 +130,7 @@ pub(crate) fn denied(
             operation,
             transport.name(),
             port,
+            netns,
             subject.pid,
             subject.euid,
             subject.egid,
@@ -137,13 +141,18 @@ pub(crate) fn denied(
     })
 }
 
-/// Reports a write of policy text: refused (logged, rate-limited, with the line and reason),
-/// or applied; and audits it either way.
-pub(crate) fn policy_written(outcome: core::result::Result<(), &Rejection>) {
+/// Reports a write of policy text to the file `layer` names (`policy`, `netns-default`,
+/// `netns`, the last with the id of its namespace): refused (logged, rate-limited, with the
+/// line and reason), or applied; and audits it either way.
+pub(crate) fn policy_written(
+    layer: &'static str,
+    netns: Option<u64>,
+    outcome: core::result::Result<(), &Rejection>,
+) {
     if let Err(rejection) = outcome {
-        log_rejection("policy", rejection);
+        log_rejection(layer, rejection);
     }
-    with_subject(|subject| audit::policy_written(outcome.is_ok(), subject));
+    with_subject(|subject| audit::policy_written(layer, netns, outcome.is_ok(), subject));
 }
 
 /// Reports a refused check of policy text (the `check` file), with its line and reason, for

@@ -421,7 +421,7 @@ impl AbsolutePath {
             return Err("path must be absolute");
         }
         let mut bytes =
-            KVec::with_capacity(text.len() + 1, GFP_KERNEL).map_err(|_| "out of memory")?;
+            KVec::with_capacity(text.len() + 1, GFP_KERNEL_ACCOUNT).map_err(|_| "out of memory")?;
         let mut rest = text;
         while let Some((&c, tail)) = rest.split_first() {
             rest = tail;
@@ -450,7 +450,9 @@ impl AbsolutePath {
                 byte
             };
             // The capacity covers the whole text, so this never allocates.
-            bytes.push(byte, GFP_KERNEL).map_err(|_| "out of memory")?;
+            bytes
+                .push(byte, GFP_KERNEL_ACCOUNT)
+                .map_err(|_| "out of memory")?;
         }
         if bytes.len() > MAX_PATH_LEN {
             return Err("path too long");
@@ -462,7 +464,9 @@ impl AbsolutePath {
                 _ => {}
             }
         }
-        bytes.push(0, GFP_KERNEL).map_err(|_| "out of memory")?;
+        bytes
+            .push(0, GFP_KERNEL_ACCOUNT)
+            .map_err(|_| "out of memory")?;
         // INVARIANT: absolute, no NUL inside (a literal NUL needs an escape, refused above),
         // length checked, components checked, NUL appended.
         Ok(Self { bytes })

@@ -58,8 +58,8 @@ impl Snapshot {
     fn new(rules: KVVec<Rule>) -> Result<Self, Rejection> {
         check_limits(&rules)?;
         let entries = rules.iter().map(|rule| rule.ports.len()).sum::<usize>();
-        let mut reserved = KVec::from_elem(0u64, BITMAP_WORDS, GFP_KERNEL)?;
-        let mut index = KVVec::with_capacity(entries, GFP_KERNEL)?;
+        let mut reserved = KVec::from_elem(0u64, BITMAP_WORDS, GFP_KERNEL_ACCOUNT)?;
+        let mut index = KVVec::with_capacity(entries, GFP_KERNEL_ACCOUNT)?;
         for (i, rule) in rules.iter().enumerate() {
             for port in rule.ports.low..=rule.ports.high {
                 if let Some(word) = reserved.get_mut(usize::from(port) / 64) {
@@ -71,7 +71,7 @@ impl Snapshot {
                         port,
                         rule: i as u32,
                     },
-                    GFP_KERNEL,
+                    GFP_KERNEL_ACCOUNT,
                 )?;
             }
         }
@@ -253,7 +253,7 @@ pub(crate) fn apply(rules: &[Rule], lines: &[Line]) -> Result<Snapshot, Rejectio
         }
         if present && !cleared_between(last, usize::MAX) {
             // A rule in force comes first in its group (`seq` 0): it keeps its counters.
-            result.push(head.rule.clone(), GFP_KERNEL)?;
+            result.push(head.rule.clone(), GFP_KERNEL_ACCOUNT)?;
         }
     }
     if let Some(line) = first_error {

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy`, `mode`,
-//! `check`, `counters` and the `reserved` files.
+//! The files under `/sys/kernel/security/kportreserve/`, and nothing else: `policy`,
+//! `netns-default`, `netns`, `mode`, `check`, `counters` and the `reserved` files.
 //!
 //! `policy` (0600, `CAP_MAC_ADMIN` in the initial user namespace) reads back the policy in
 //! force and takes policy lines. Each `write(2)` is one transaction over its complete lines;
 //! a line split across writes, as `cat` splits a large file, is kept until its newline
 //! arrives, and a last line without one is applied when the file is closed: `close(2)`
-//! returns its error.
+//! returns its error. `netns-default` and `netns` do the same for the template of every other
+//! network namespace and for the opener's namespace's own layer (see [`crate::netns`]).
 
 use kernel::{
     alloc::AllocError,
@@ -33,6 +34,7 @@ use crate::{
         MAX_LINE_LEN,
         MAX_WRITE_LEN, //
     },
+    netns::Layer,
     policy::{
         self,
         WRITER, //
@@ -44,10 +46,7 @@ use crate::{
         Protocol,
         Rule, //
     },
-    ruleset::{
-        apply,
-        Snapshot, //
-    },
+    ruleset::Snapshot,
 };
 
 /// Text written after the last newline so far.
@@ -71,14 +70,27 @@ impl Pending {
 /// How a file writes one rule as a line of its text.
 type RenderRule = fn(&Rule, &mut KVVec<u8>) -> Result<(), AllocError>;
 
-/// The text of a file that shows a snapshot, read through seq_file a line at a time.
+/// The rules of one snapshot (none: no rule), each rendered as a line by `render`.
+struct Part {
+    snapshot: Option<Arc<Snapshot>>,
+    render: RenderRule,
+}
+
+impl Part {
+    fn rules(&self) -> &[Rule] {
+        self.snapshot.as_deref().map_or(&[][..], Snapshot::rules)
+    }
+}
+
+/// The text of a file that shows snapshots, read through seq_file a line at a time.
 ///
-/// The snapshot is the one in force at `open()`, so that a reader sees one version however
+/// The snapshots are the ones in force at `open()`, so that a reader sees one version however
 /// it reads; only the line being read is rendered, never the whole text, which for the
 /// largest policy is hundreds of megabytes.
 struct SnapshotText {
-    snapshot: Option<Arc<Snapshot>>,
-    render: RenderRule,
+    /// The rules of a layer, then those of a second one (`counters` in a namespace other
+    /// than the initial one), if any.
+    parts: [Part; 2],
     /// A last line after the rules (`lock\n`), or nothing.
     trailer: &'static [u8],
 }
@@ -87,28 +99,50 @@ impl SnapshotText {
     /// The text of `snapshot` (none: an empty text), each rule rendered by `render`, then
     /// `trailer`.
     fn new(snapshot: Option<Arc<Snapshot>>, render: RenderRule, trailer: &'static [u8]) -> Self {
+        Self::of_two(snapshot, render, None, render, trailer)
+    }
+
+    /// The text of `first` then of `second`, then `trailer`.
+    fn of_two(
+        first: Option<Arc<Snapshot>>,
+        render_first: RenderRule,
+        second: Option<Arc<Snapshot>>,
+        render_second: RenderRule,
+        trailer: &'static [u8],
+    ) -> Self {
         Self {
-            snapshot,
-            render,
+            parts: [
+                Part {
+                    snapshot: first,
+                    render: render_first,
+                },
+                Part {
+                    snapshot: second,
+                    render: render_second,
+                },
+            ],
             trailer,
         }
     }
 
-    fn rules(&self) -> &[Rule] {
-        self.snapshot.as_deref().map_or(&[][..], Snapshot::rules)
-    }
-
     /// The number of lines: one per rule, then the trailer's, if any.
     fn lines(&self) -> usize {
-        self.rules().len() + usize::from(!self.trailer.is_empty())
+        self.parts
+            .iter()
+            .map(|part| part.rules().len())
+            .sum::<usize>()
+            + usize::from(!self.trailer.is_empty())
     }
 
     /// Appends line `index` (below [`Self::lines`]) to `out`.
-    fn render_line(&self, index: usize, out: &mut KVVec<u8>) -> Result<(), AllocError> {
-        match self.rules().get(index) {
-            Some(rule) => (self.render)(rule, out),
-            None => out.extend_from_slice(self.trailer, GFP_KERNEL),
+    fn render_line(&self, mut index: usize, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+        for part in &self.parts {
+            match part.rules().get(index) {
+                Some(rule) => return (part.render)(rule, out),
+                None => index -= part.rules().len(),
+            }
         }
+        out.extend_from_slice(self.trailer, GFP_KERNEL)
     }
 
     /// Writes line `index` to `seq`.
@@ -120,8 +154,10 @@ impl SnapshotText {
     }
 }
 
-/// What one open file description of `policy` holds.
+/// What one open file description of `policy`, `netns-default` or `netns` holds.
 struct OpenPolicy {
+    /// The layer the file reads and writes.
+    layer: Layer,
     /// Empty for a file opened for writing only.
     text: SnapshotText,
     /// Guarded by the writer lock, which every change of the policy takes anyway.
@@ -133,10 +169,10 @@ fn is_read_only(file: &File) -> bool {
     file.flags() & flags::O_ACCMODE == flags::O_RDONLY
 }
 
-/// Checks that the caller may open a file of the policy: `CAP_MAC_ADMIN`, and for writing,
-/// a policy not locked (once locked, opening for writing fails as every write would).
-fn may_open(file: &File) -> Result {
-    if !capability::capable(CAP_MAC_ADMIN) || (!is_read_only(file) && policy::is_locked()) {
+/// Checks that the caller may open a file of `layer`: `CAP_MAC_ADMIN`, and for writing, a
+/// layer not locked (once locked, opening for writing fails as every write would).
+fn may_open(file: &File, layer: &Layer) -> Result {
+    if !capability::capable(CAP_MAC_ADMIN) || (!is_read_only(file) && layer.is_locked()) {
         return Err(EPERM);
     }
     Ok(())
@@ -147,11 +183,16 @@ fn is_blank(text: &[u8]) -> bool {
     text.iter().all(|&c| matches!(c, b' ' | b'\t' | b'\n'))
 }
 
-/// Applies the complete lines of `pending.partial` followed by `data` as one transaction;
-/// keeps what follows the last newline. If `flush`, the whole text is applied.
+/// Applies the complete lines of `pending.partial` followed by `data` to `layer` as one
+/// transaction; keeps what follows the last newline. If `flush`, the whole text is applied.
 ///
-/// On error, `pending` is unchanged and the policy in force too.
-fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: bool) -> Result {
+/// On error, `pending` is unchanged and the layer too.
+fn apply_text(
+    layer: &Layer,
+    pending: &GlobalLockedBy<Pending, WRITER>,
+    data: &[u8],
+    flush: bool,
+) -> Result {
     let mut writer = WRITER.lock();
     let (first_line, text) = {
         let pending = pending.as_ref(&writer);
@@ -176,7 +217,7 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
             error: EINVAL,
         };
         drop(writer);
-        report::policy_written(Err(&rejection));
+        report::policy_written(layer.file_name(), layer.net_id(), Err(&rejection));
         return Err(rejection.error);
     }
     // Allocated before the policy changes, so that nothing can fail after it has.
@@ -185,7 +226,7 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     let was_locked = policy::is_locked();
     // Blank lines are no transaction: nothing to apply or report.
     let outcome = (!is_blank(complete)).then(|| {
-        grammar::parse(complete, first_line).and_then(|lines| policy::update(&mut writer, &lines))
+        grammar::parse(complete, first_line).and_then(|lines| layer.update(&mut writer, &lines))
     });
     if outcome.as_ref().is_none_or(Result::is_ok) {
         let pending = pending.as_mut(&mut writer);
@@ -199,7 +240,11 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     // Reported after the lock is released: a record names the task's executable, and audit
     // may wait for its backlog.
     drop(writer);
-    report::policy_written(outcome.as_ref().map(|_| ()));
+    report::policy_written(
+        layer.file_name(),
+        layer.net_id(),
+        outcome.as_ref().map(|_| ()),
+    );
     if locked {
         report::locked();
     }
@@ -208,25 +253,48 @@ fn apply_text(pending: &GlobalLockedBy<Pending, WRITER>, data: &[u8], flush: boo
     Ok(())
 }
 
-/// The `policy` file.
-struct PolicyFile;
+/// The file of a layer: `policy` ([`POLICY`]), `netns-default` ([`TEMPLATE`]) or `netns`
+/// ([`NAMESPACE`]).
+struct PolicyFile<const LAYER: usize>;
+
+/// The `policy` file: the initial network namespace's layer.
+const POLICY: usize = 0;
+/// The `netns-default` file: the template of every other namespace.
+const TEMPLATE: usize = 1;
+/// The `netns` file: the own layer of the opener's namespace.
+const NAMESPACE: usize = 2;
 
 #[vtable]
-impl SecurityFile for PolicyFile {
+impl<const LAYER: usize> SecurityFile for PolicyFile<LAYER> {
     type Ptr = KBox<OpenPolicy>;
 
-    /// Checks the caller's privilege and takes the policy in force for reading.
+    /// Checks the caller's privilege and takes the layer in force for reading; `netns` takes
+    /// the opener's namespace, and refuses the initial one, whose layer is `policy`'s.
     fn open(file: &File) -> Result<KBox<OpenPolicy>> {
-        may_open(file)?;
+        let layer = match LAYER {
+            POLICY => Layer::Initial,
+            TEMPLATE => Layer::Template,
+            _ => match Layer::of_current()? {
+                Layer::Initial => {
+                    pr_warn_ratelimited!(
+                        "netns opened in the initial network namespace: its file is policy\n"
+                    );
+                    return Err(EINVAL);
+                }
+                layer => layer,
+            },
+        };
+        may_open(file, &layer)?;
         // `echo rule > policy` reads nothing.
         let write_only = file.flags() & flags::O_ACCMODE == flags::O_WRONLY;
         let text = if write_only {
             SnapshotText::new(None, Rule::render, b"")
         } else {
-            policy_text()
+            layer_text(&layer)
         };
         Ok(KBox::new(
             OpenPolicy {
+                layer,
                 text,
                 pending: GlobalLockedBy::new(Pending::new()),
             },
@@ -262,7 +330,7 @@ impl SecurityFile for PolicyFile {
         }
         let mut data = KVVec::new();
         reader.read_all(&mut data, GFP_KERNEL)?;
-        apply_text(&open.pending, &data, false)?;
+        apply_text(&open.layer, &open.pending, &data, false)?;
         Ok(count)
     }
 
@@ -272,7 +340,7 @@ impl SecurityFile for PolicyFile {
         if is_read_only(file) {
             return Ok(());
         }
-        let result = apply_text(&open.pending, &[], true);
+        let result = apply_text(&open.layer, &open.pending, &[], true);
         if result.is_err() {
             discard_pending(&open.pending);
         }
@@ -286,14 +354,14 @@ impl SecurityFile for PolicyFile {
         }
         // Every `close()` flushed; a file never closed by a descriptor (its last reference
         // dropped otherwise) still gets its last line applied, with the error logged.
-        let _ = apply_text(&open.pending, &[], true);
+        let _ = apply_text(&open.layer, &open.pending, &[], true);
     }
 }
 
-/// The policy in force in canonical text, ending with `lock` when it is locked.
-fn policy_text() -> SnapshotText {
-    let trailer: &[u8] = if policy::is_locked() { b"lock\n" } else { b"" };
-    SnapshotText::new(policy::current(), Rule::render, trailer)
+/// The rules of `layer` in canonical text, ending with `lock` when it is locked.
+fn layer_text(layer: &Layer) -> SnapshotText {
+    let trailer: &[u8] = if layer.is_locked() { b"lock\n" } else { b"" };
+    SnapshotText::new(layer.current(), Rule::render, trailer)
 }
 
 /// The `mode` file: `enforcing` (the default) or `permissive`, in which would-be denials are
@@ -305,7 +373,7 @@ impl SecurityFile for ModeFile {
     type Ptr = ();
 
     fn open(file: &File) -> Result {
-        may_open(file)
+        may_open(file, &Layer::Initial)
     }
 
     fn read(
@@ -361,22 +429,30 @@ impl SecurityFile for ModeFile {
 /// a configuration is validated before it is loaded. The text is complete: a last line
 /// without a newline is a line. Same privilege as `policy`, which a check could otherwise
 /// probe (a `delete` tells whether a rule is in force); works while the policy is locked.
+///
+/// Opened in a network namespace other than the initial one, it checks against that
+/// namespace's own layer, as `netns` would.
 struct CheckFile;
 
 #[vtable]
 impl SecurityFile for CheckFile {
-    type Ptr = ();
+    type Ptr = KBox<Layer>;
 
-    fn open(_file: &File) -> Result {
+    fn open(_file: &File) -> Result<KBox<Layer>> {
         if !capability::capable(CAP_MAC_ADMIN) {
             return Err(EPERM);
         }
-        Ok(())
+        Ok(KBox::new(Layer::of_current()?, GFP_KERNEL)?)
     }
 
     /// Returns the size written if the text would apply, else the error a write of it to
     /// `policy` would return, with its line and reason logged.
-    fn write((): (), file: &File, reader: UserSliceReader, _offset: &mut Offset) -> Result<usize> {
+    fn write(
+        layer: &Layer,
+        file: &File,
+        reader: UserSliceReader,
+        _offset: &mut Offset,
+    ) -> Result<usize> {
         if !file.opener_capable(CAP_MAC_ADMIN) {
             return Err(EPERM);
         }
@@ -386,9 +462,7 @@ impl SecurityFile for CheckFile {
         }
         let mut data = KVVec::new();
         reader.read_all(&mut data, GFP_KERNEL)?;
-        let snapshot = policy::current();
-        let rules = snapshot.as_deref().map_or(&[][..], Snapshot::rules);
-        let outcome = grammar::parse(&data, 1).and_then(|lines| apply(rules, &lines).map(drop));
+        let outcome = grammar::parse(&data, 1).and_then(|lines| layer.check(&lines));
         report::policy_checked(outcome.as_ref().map(|&()| ()));
         outcome.map_err(|rejection| rejection.error)?;
         Ok(count)
@@ -397,18 +471,48 @@ impl SecurityFile for CheckFile {
 
 /// The `counters` file, read-only: each rule in force, as `policy` reads, followed on its
 /// line by ` allowed=N denied=N skipped=N`. Same privilege as `policy`.
+///
+/// Opened in a network namespace other than the initial one, it shows that namespace's
+/// layers: its own rules, then the template's, each line ending with ` layer=netns` or
+/// ` layer=netns-default`.
 struct CountersFile;
+
+/// Renders a rule of a namespace's own layer as a line of `counters`.
+fn render_counted_in_netns(rule: &Rule, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+    render_counted_in(b" layer=netns\n", rule, out)
+}
+
+/// Renders a rule of the template as a line of `counters`.
+fn render_counted_in_template(rule: &Rule, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+    render_counted_in(b" layer=netns-default\n", rule, out)
+}
+
+/// Renders a rule as [`Rule::render_counted`] does, its line ending with `end`.
+fn render_counted_in(end: &[u8], rule: &Rule, out: &mut KVVec<u8>) -> Result<(), AllocError> {
+    rule.render_counted(out)?;
+    out.pop();
+    out.extend_from_slice(end, GFP_KERNEL)
+}
 
 #[vtable]
 impl SecurityFile for CountersFile {
     type Ptr = KBox<SnapshotText>;
 
-    /// Checks the caller's privilege and takes the policy in force for reading.
+    /// Checks the caller's privilege and takes the layers in force for reading.
     fn open(_file: &File) -> Result<KBox<SnapshotText>> {
         if !capability::capable(CAP_MAC_ADMIN) {
             return Err(EPERM);
         }
-        let text = SnapshotText::new(policy::current(), Rule::render_counted, b"");
+        let text = match Layer::of_current()? {
+            Layer::Initial => SnapshotText::new(policy::current(), Rule::render_counted, b""),
+            own => SnapshotText::of_two(
+                own.current(),
+                render_counted_in_netns,
+                Layer::Template.current(),
+                render_counted_in_template,
+                b"",
+            ),
+        };
         Ok(KBox::new(text, GFP_KERNEL)?)
     }
 
@@ -512,8 +616,14 @@ fn discard_pending(pending: &GlobalLockedBy<Pending, WRITER>) {
 pub(crate) fn init() -> Result {
     let dir = Dentry::create_dir(c"kportreserve", None)
         .inspect_err(|err| pr_err!("cannot create the securityfs directory: {:?}\n", err))?;
-    dir.create_file::<PolicyFile>(c"policy", 0o600)
+    dir.create_file::<PolicyFile<POLICY>>(c"policy", 0o600)
         .inspect_err(|err| pr_err!("cannot create the policy file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<PolicyFile<TEMPLATE>>(c"netns-default", 0o600)
+        .inspect_err(|err| pr_err!("cannot create the netns-default file: {:?}\n", err))?
+        .keep();
+    dir.create_file::<PolicyFile<NAMESPACE>>(c"netns", 0o600)
+        .inspect_err(|err| pr_err!("cannot create the netns file: {:?}\n", err))?
         .keep();
     dir.create_file::<ModeFile>(c"mode", 0o600)
         .inspect_err(|err| pr_err!("cannot create the mode file: {:?}\n", err))?
@@ -549,16 +659,16 @@ mod tests {
     /// has taken the policy over ([`policy::take_over_for_test`]).
     fn write_chunks(chunks: &[&str]) -> Result<KVVec<u8>> {
         let pending = GlobalLockedBy::new(Pending::new());
-        apply_text(&pending, b"clear\n", false)?;
+        apply_text(&Layer::Initial, &pending, b"clear\n", false)?;
         for chunk in chunks {
-            apply_text(&pending, chunk.as_bytes(), false)?;
+            apply_text(&Layer::Initial, &pending, chunk.as_bytes(), false)?;
         }
-        apply_text(&pending, &[], true)?;
+        apply_text(&Layer::Initial, &pending, &[], true)?;
         let rendered = match policy::current() {
             Some(snapshot) => snapshot.render()?,
             None => KVVec::new(),
         };
-        apply_text(&pending, b"clear\n", true)?;
+        apply_text(&Layer::Initial, &pending, b"clear\n", true)?;
         Ok(rendered)
     }
 
@@ -578,16 +688,16 @@ mod tests {
             return Ok(());
         }
         let pending = GlobalLockedBy::new(Pending::new());
-        apply_text(&pending, b"clear\n20000 /a\n200", false)?;
-        assert!(apply_text(&pending, b"01 /b\nbad line here\n", false).is_err());
+        apply_text(&Layer::Initial, &pending, b"clear\n20000 /a\n200", false)?;
+        assert!(apply_text(&Layer::Initial, &pending, b"01 /b\nbad line here\n", false).is_err());
         // The rejected write changed nothing: the partial "200" is still pending.
-        apply_text(&pending, b"02 /c\n", false)?;
+        apply_text(&Layer::Initial, &pending, b"02 /c\n", false)?;
         let out = policy::current()
             .map(|s| s.render())
             .transpose()?
             .unwrap_or_default();
         assert_eq!(&out[..], b"20000 /a\n20002 /c\n");
-        apply_text(&pending, b"clear\n", true)?;
+        apply_text(&Layer::Initial, &pending, b"clear\n", true)?;
         assert!(policy::current().is_none());
         Ok(())
     }
@@ -598,14 +708,19 @@ mod tests {
             return Ok(());
         }
         let pending = GlobalLockedBy::new(Pending::new());
-        apply_text(&pending, b"clear\n30000-30002 /a\n", false)?;
+        apply_text(&Layer::Initial, &pending, b"clear\n30000-30002 /a\n", false)?;
         assert!(policy::is_reserved(30001) && !policy::is_reserved(30003));
-        apply_text(&pending, b"delete 30000-30002 /a\n30003 /a\n", false)?;
+        apply_text(
+            &Layer::Initial,
+            &pending,
+            b"delete 30000-30002 /a\n30003 /a\n",
+            false,
+        )?;
         assert!(!policy::is_reserved(30001) && policy::is_reserved(30003));
         // A refused write changes no bit.
-        assert!(apply_text(&pending, b"30004 /a\nbad\n", false).is_err());
+        assert!(apply_text(&Layer::Initial, &pending, b"30004 /a\nbad\n", false).is_err());
         assert!(!policy::is_reserved(30004) && policy::is_reserved(30003));
-        apply_text(&pending, b"clear\n", true)?;
+        apply_text(&Layer::Initial, &pending, b"clear\n", true)?;
         assert!(!policy::is_reserved(30003));
         Ok(())
     }
@@ -617,12 +732,18 @@ mod tests {
         }
         let pending = GlobalLockedBy::new(Pending::new());
         // A `lock` in a refused write does not lock.
-        assert!(apply_text(&pending, b"clear\n40000 /a\nlock\nbad\n", false).is_err());
+        assert!(apply_text(
+            &Layer::Initial,
+            &pending,
+            b"clear\n40000 /a\nlock\nbad\n",
+            false
+        )
+        .is_err());
         assert!(!policy::is_locked());
-        apply_text(&pending, b"clear\n40000 /a\nlock\n", false)?;
+        apply_text(&Layer::Initial, &pending, b"clear\n40000 /a\nlock\n", false)?;
         let locked = policy::is_locked();
-        let refused = apply_text(&pending, b"clear\n", false).err();
-        let text = read_all(&policy_text())?;
+        let refused = apply_text(&Layer::Initial, &pending, b"clear\n", false).err();
+        let text = read_all(&layer_text(&Layer::Initial))?;
         let mode = policy::set_permissive(&mut WRITER.lock(), true).err();
         assert!(locked);
         assert_eq!(refused, Some(EPERM));
@@ -647,11 +768,12 @@ mod tests {
         }
         let pending = GlobalLockedBy::new(Pending::new());
         apply_text(
+            &Layer::Initial,
             &pending,
             b"clear\n1-2 <kernel>\n300 /a\\040b\n65535 /c\nlock\n",
             false,
         )?;
-        let text = policy_text();
+        let text = layer_text(&Layer::Initial);
         assert_eq!(text.lines(), 4);
         assert_eq!(
             &read_all(&text)?[..],
@@ -673,6 +795,7 @@ mod tests {
         }
         let pending = GlobalLockedBy::new(Pending::new());
         apply_text(
+            &Layer::Initial,
             &pending,
             b"clear\n5 /a\n1-3 /a\n2 <kernel>\n4 /b\n10-20 /c\n12-14 /d\n65535 /e\n",
             false,
@@ -685,6 +808,7 @@ mod tests {
         assert_eq!(&found[..], &[(1, 5), (10, 20), (65535, 65535)]);
         // Per protocol: a rule with no selector counts for each.
         apply_text(
+            &Layer::Initial,
             &pending,
             b"clear\n1/tcp /a\n2/udp /a\n3 /a\n4/tcp /b\n4/sctp /b\n",
             false,
@@ -700,7 +824,7 @@ mod tests {
         assert_eq!(&ranges(Some(Protocol::Tcp))?[..], &[(1, 1), (3, 4)]);
         assert_eq!(&ranges(Some(Protocol::Udp))?[..], &[(2, 3)]);
         assert_eq!(&ranges(Some(Protocol::Sctp))?[..], &[(3, 4)]);
-        apply_text(&pending, b"clear\n", true)?;
+        apply_text(&Layer::Initial, &pending, b"clear\n", true)?;
         let none = ReservedPorts::of(policy::current().as_deref(), None)?;
         assert!(none.0.is_empty());
         Ok(())
@@ -714,7 +838,7 @@ mod tests {
         let pending = GlobalLockedBy::new(Pending::new());
         let mut long = KVVec::new();
         long.resize(MAX_LINE_LEN + 1, b'1', GFP_KERNEL)?;
-        assert!(apply_text(&pending, &long, false).is_err());
+        assert!(apply_text(&Layer::Initial, &pending, &long, false).is_err());
         Ok(())
     }
 }

@@ -13,6 +13,11 @@
  * into them, within its line, so that the kernel's line numbers still match
  * the files': a service name for its ports (ipp/tcp, from the services
  * database), user and group names in its uid: and gid: atoms.
+ *
+ * With --netns, the files named are loaded in the same way into the rules of
+ * the network namespace the program runs in (the netns file, which takes the
+ * namespace of whoever opens it); with --template, into the rules every
+ * network namespace but the initial one starts with (netns-default).
  */
 
 #define _GNU_SOURCE
@@ -30,9 +35,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 
-#define POLICY_FILE "/sys/kernel/security/kportreserve/policy"
-#define CHECK_FILE "/sys/kernel/security/kportreserve/check"
+#define SECURITYFS "/sys/kernel/security"
+#define POLICY_FILE SECURITYFS "/kportreserve/policy"
+#define NETNS_FILE SECURITYFS "/kportreserve/netns"
+#define TEMPLATE_FILE SECURITYFS "/kportreserve/netns-default"
+#define CHECK_FILE SECURITYFS "/kportreserve/check"
 #define MAIN_CONF "/etc/kportreserve.conf"
 #define CONF_DIR "/etc/kportreserve.d"
 /* The largest write(2) the policy file takes. */
@@ -42,6 +52,22 @@
 
 /* Exit codes. */
 enum { EXIT_LOADED, EXIT_REFUSED, EXIT_CONFIG, EXIT_UNAVAILABLE };
+
+/* What is loaded: the policy, or the rules of network namespaces. */
+enum target { TARGET_POLICY, TARGET_NETNS, TARGET_TEMPLATE };
+
+static const struct {
+	const char *file;
+	const char *name;	/* in messages */
+	const char *marker;	/* the kernel's log of a refused write */
+	const char *locked;	/* how long a lock holds */
+} targets[] = {
+	[TARGET_POLICY] = { POLICY_FILE, "policy", "policy rejected: ", "until reboot" },
+	[TARGET_NETNS] = { NETNS_FILE, "netns", "netns rejected: ",
+			   "with the namespace, or until reboot" },
+	[TARGET_TEMPLATE] = { TEMPLATE_FILE, "netns-default", "netns-default rejected: ",
+			      "until reboot" },
+};
 
 /* One configuration file's place in the text written. */
 struct source {
@@ -66,6 +92,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: kportreserve-load [OPTION]...\n"
 		"       kportreserve-load --check [OPTION]... [FILE]...\n"
+		"       kportreserve-load --netns|--template [--check] [OPTION]... FILE...\n"
 		"Replace the KPortReserve policy with the one configured in /etc.\n"
 		"\n"
 		"Reads " MAIN_CONF ", then " CONF_DIR "/*.conf in name order\n"
@@ -73,6 +100,12 @@ static void usage(FILE *out)
 		POLICY_FILE " in one write(2): the policy\n"
 		"in force is replaced at once, or, if the kernel refuses a line, kept as it\n"
 		"was. No configuration file at all loads an empty policy.\n"
+		"\n"
+		"With --netns, the FILEs replace instead the rules of the network namespace\n"
+		"this program runs in (" NETNS_FILE "); from the host:\n"
+		"  nsenter -n -t PID kportreserve-load --netns FILE...\n"
+		"With --template, they replace the rules of every network namespace but the\n"
+		"initial one (" TEMPLATE_FILE ").\n"
 		"\n"
 		"Each line is a rule, as the policy file takes it (see\n"
 		"Documentation/admin-guide/LSM/kportreserve.rst):\n"
@@ -85,7 +118,8 @@ static void usage(FILE *out)
 		"                        \\040), cgroup:PATH (the tasks of a cgroup and of\n"
 		"                        those below it), uid:USER, gid:GROUP\n"
 		"  delete RULE           remove a rule\n"
-		"  lock                  lock the policy and the mode until reboot\n"
+		"  lock                  lock the policy and the mode until reboot (with\n"
+		"                        --netns, only the namespace's rules)\n"
 		"  # comment             ignored, as are blank lines\n"
 		"\n"
 		"Names are turned into numbers, within their line: a service name for\n"
@@ -103,10 +137,17 @@ static void usage(FILE *out)
 		"                        (DIR/etc/...)\n"
 		"  -p, --policy=FILE     write to FILE instead of the policy file (or, with\n"
 		"                        --check, the check file)\n"
+		"      --netns           load the FILEs into the rules of this program's network\n"
+		"                        namespace, which must not be the initial one (with\n"
+		"                        --check, check them as it would load them)\n"
+		"      --template        load the FILEs into the rules of every network\n"
+		"                        namespace but the initial one (with --check, check\n"
+		"                        them as it would load them)\n"
 		"  -h, --help            print this help\n"
 		"\n"
 		"Exit status: 0 loaded (with --check, accepted); 1 the kernel refused the\n"
-		"policy (the file, line and reason are printed) or the policy is locked;\n"
+		"policy (the file, line and reason are printed), the policy is locked, or\n"
+		"--netns runs in the initial network namespace;\n"
 		"2 a configuration file could not be read, is too large or names an\n"
 		"unknown service, user or group; 3 KPortReserve is not available.\n");
 }
@@ -477,11 +518,13 @@ static void print_origin(unsigned long line, const char *reason)
 }
 
 /*
- * Reports the kernel's reason for refusing the policy, from the records
- * logged after @kmsg was opened at the end of the log: those with @marker,
- * "policy rejected: " for a load, "policy check rejected: " for a check.
+ * Reports the kernel's reason for refusing the write to the file of @target,
+ * from the records logged after @kmsg was opened at the end of the log: those
+ * with @marker, the target's ("policy rejected: ", "netns rejected: ",
+ * "netns-default rejected: ") for a load, "policy check rejected: " for a
+ * check.
  */
-static void report_refusal(int kmsg, int err, const char *marker)
+static void report_refusal(int kmsg, int err, const char *marker, enum target target)
 {
 	char record[8192], *msg, *end;
 	bool found = false;
@@ -514,8 +557,40 @@ static void report_refusal(int kmsg, int err, const char *marker)
 		found = true;
 	}
 	if (!found)
-		fprintf(stderr, "kportreserve-load: the kernel refused the policy: %s%s\n",
-			strerror(err), err == EPERM ? " (locked until reboot?)" : "");
+		fprintf(stderr, "kportreserve-load: the kernel refused the %s: %s%s%s%s\n",
+			targets[target].name, strerror(err), err == EPERM ? " (locked " : "",
+			err == EPERM ? targets[target].locked : "", err == EPERM ? "?)" : "");
+}
+
+/*
+ * Reports the failed open(2) of @path, the file of @target or the check file,
+ * with errno; returns the exit code.
+ */
+static int report_open_failure(const char *path, enum target target)
+{
+	int err = errno;
+	struct statfs fs;
+
+	if (target == TARGET_NETNS && err == EINVAL) {
+		/* The initial namespace's rules are the policy file's. */
+		fprintf(stderr,
+			"kportreserve-load: --netns: run it inside the container's network namespace, e.g. with nsenter -n -t PID\n");
+		return EXIT_REFUSED;
+	}
+	fprintf(stderr, "kportreserve-load: %s: %s\n", path, strerror(err));
+	if (err == EPERM || err == EACCES)
+		fprintf(stderr,
+			"kportreserve-load: locked, or not CAP_MAC_ADMIN in the initial user namespace (root of a container is not)\n");
+	if (err != ENOENT)
+		return EXIT_REFUSED;
+	if (statfs(SECURITYFS, &fs) || fs.f_type != SECURITYFS_MAGIC)
+		fprintf(stderr, "kportreserve-load: no securityfs mounted on " SECURITYFS "%s\n",
+			target == TARGET_POLICY ? "" :
+			" (ip netns exec mounts a /sys of its own: use nsenter --net=/run/netns/NAME)");
+	else if (target != TARGET_POLICY && !access(POLICY_FILE, F_OK))
+		fprintf(stderr,
+			"kportreserve-load: this kernel's KPortReserve has no rules per network namespace\n");
+	return EXIT_UNAVAILABLE;
 }
 
 int main(int argc, char *argv[])
@@ -525,11 +600,14 @@ int main(int argc, char *argv[])
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "netns", no_argument, NULL, 'N' },
+		{ "template", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *policy = POLICY_FILE;
-	bool check = false, dry_run = false, policy_named = false;
+	enum target target = TARGET_POLICY;
+	const char *policy = NULL;
+	bool check = false, dry_run = false, netns = false, template = false;
 	int opt, err, fd, kmsg;
 	ssize_t written;
 
@@ -546,7 +624,14 @@ int main(int argc, char *argv[])
 			break;
 		case 'p':
 			policy = optarg;
-			policy_named = true;
+			break;
+		case 'N':
+			netns = true;
+			target = TARGET_NETNS;
+			break;
+		case 'T':
+			template = true;
+			target = TARGET_TEMPLATE;
 			break;
 		case 'h':
 			usage(stdout);
@@ -556,31 +641,52 @@ int main(int argc, char *argv[])
 			return EXIT_CONFIG;
 		}
 	}
-	if (optind != argc && !check) {
+	if (netns && template) {
+		fprintf(stderr, "kportreserve-load: --netns or --template, not both\n");
+		return EXIT_CONFIG;
+	}
+	/* The configuration in /etc is the initial namespace's. */
+	if (target != TARGET_POLICY && optind == argc) {
+		fprintf(stderr, "kportreserve-load: --%s: name the FILEs to load\n",
+			netns ? "netns" : "template");
+		return EXIT_CONFIG;
+	}
+	if (optind != argc && !check && target == TARGET_POLICY) {
 		usage(stderr);
 		return EXIT_CONFIG;
 	}
 	if (!append("clear\n", 6))
 		return EXIT_CONFIG;
-	/* --check FILE...: those files, in that order; otherwise the configuration. */
+	/* FILE...: those files, in that order; otherwise the configuration. */
 	for (err = 0; optind < argc && !err; optind++)
 		err = add_file_named(argv[optind]);
-	if (!nr_sources && !err)
+	if (!nr_sources && !err && target == TARGET_POLICY)
 		err = read_config();
 	if (err)
 		return err;
-	if (check && !policy_named)
-		policy = CHECK_FILE;
 	if (dry_run) {
 		fwrite(text, 1, text_len, stdout);
 		return EXIT_LOADED;
 	}
 
-	fd = open(policy, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "kportreserve-load: %s: %s\n", policy, strerror(errno));
-		return errno == ENOENT ? EXIT_UNAVAILABLE : EXIT_REFUSED;
+	/*
+	 * The check file checks text against the rules of its opener's network
+	 * namespace, but the text starts with "clear": its verdict is the same
+	 * for every file.  What a check of --netns or --template cannot tell is
+	 * whether that file takes rules here: opening it for reading, which
+	 * changes nothing, does.
+	 */
+	if (check && !policy && target != TARGET_POLICY) {
+		fd = open(targets[target].file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return report_open_failure(targets[target].file, target);
+		close(fd);
 	}
+	if (!policy)
+		policy = check ? CHECK_FILE : targets[target].file;
+	fd = open(policy, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return report_open_failure(policy, target);
 	/* Only the records logged from here on can be about this write. */
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (kmsg >= 0)
@@ -592,12 +698,15 @@ int main(int argc, char *argv[])
 	if (!err && (size_t)written != text_len)
 		err = EIO;
 	if (err) {
-		report_refusal(kmsg, err, check ? "policy check rejected: " : "policy rejected: ");
+		report_refusal(kmsg, err, check ? "policy check rejected: " :
+			       targets[target].marker, target);
 		return EXIT_REFUSED;
 	}
 	if (kmsg >= 0)
 		close(kmsg);
-	printf("kportreserve-load: %s %lu lines from %u files\n",
-	       check ? "the kernel accepts" : "loaded", text_lines - 1, nr_sources);
+	printf("kportreserve-load: %s %lu lines from %u files%s%s\n",
+	       check ? "the kernel accepts" : "loaded", text_lines - 1, nr_sources,
+	       target == TARGET_POLICY ? "" : " for ",
+	       target == TARGET_POLICY ? "" : targets[target].name);
 	return EXIT_LOADED;
 }

@@ -8,14 +8,21 @@
  * turns the names of services, users and groups into numbers, from the
  * databases under its root (DIR/etc/services, passwd, group), and refuses,
  * with the file and line, a name they do not have.
+ *
+ * With --netns it loads the files named into the rules of its own network
+ * namespace (here a new one, made by a child), and refuses to run in the
+ * initial one; with --template, into netns-default, the rules of every
+ * namespace but the initial one.
  */
 
 #include "common.h"
+#include <sys/mman.h>
 #include "../kselftest_harness.h"
 
 FIXTURE(loader)
 {
 	char *saved_policy;
+	char *saved_template;	/* NULL without rules per network namespace */
 	char root[64];
 	char loader[PATH_MAX];
 	char output[4096];
@@ -29,6 +36,8 @@ FIXTURE_SETUP(loader)
 		SKIP(return, "KPortReserve is not enabled");
 	self->saved_policy = kpr_save_policy();
 	ASSERT_NE(NULL, self->saved_policy);
+	/* NULL on a kernel without rules per network namespace: those tests skip. */
+	self->saved_template = kpr_save_policy_file(KPR_NETNS_DEFAULT);
 	kpr_test_dir(self->loader, sizeof(self->loader) - 32);
 	strcat(self->loader, "/kportreserve-load");
 	ASSERT_EQ(0, access(self->loader, X_OK));
@@ -45,6 +54,7 @@ FIXTURE_TEARDOWN(loader)
 	char cmd[128];
 
 	kpr_restore_policy(self->saved_policy);
+	kpr_restore_policy_file(KPR_NETNS_DEFAULT, self->saved_template);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->root);
 	system(cmd);
 }
@@ -321,6 +331,207 @@ TEST_F(loader, unknown_names_are_refused_with_their_file_and_line)
 		EXPECT_EQ(NULL, strstr(self->output, "clear"))
 			TH_LOG("%s: output: %s", cases[i].rule, self->output);
 	}
+}
+
+/* What a child saw in a network namespace of its own, shared with the test. */
+struct in_netns {
+	int status;		/* the loader's, as run_argv() returns it */
+	int read_err;		/* of reading the namespace's netns file */
+	char output[4096];	/* the loader's */
+	char rules[4096];	/* the namespace's netns file, read after the loader */
+};
+
+/*
+ * Runs the loader with @argv in a child's new network namespace, then reads
+ * the namespace's rules there, into *@seen (shared memory).  Returns 0, or -1
+ * if the child could not make the namespace or did not exit.
+ */
+static int run_in_new_netns(char *const argv[], struct in_netns *seen)
+{
+	int status;
+	pid_t pid;
+
+	memset(seen, 0, sizeof(*seen));
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET))
+			_exit(1);
+		seen->status = run_argv(argv, seen->output, sizeof(seen->output));
+		seen->read_err = kpr_read_file(KPR_NETNS, seen->rules, sizeof(seen->rules));
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;
+	return 0;
+}
+
+/* The shared memory for run_in_new_netns(); MAP_FAILED on error. */
+static struct in_netns *map_in_netns(void)
+{
+	return mmap(NULL, sizeof(struct in_netns), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+}
+
+TEST_F(loader, netns_loads_the_rules_of_its_own_namespace)
+{
+	char good[256], bad[256];
+	char *argv[4] = { self->loader, "--netns", bad };
+	struct in_netns *seen;
+
+	if (!self->saved_template)
+		SKIP(return, "no rules per network namespace");
+	seen = map_in_netns();
+	ASSERT_NE(MAP_FAILED, seen);
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	ASSERT_EQ(0, put_file(self->root, "good.conf",
+			      "# a pod's rules\n"
+			      "30011 cgroup:/kpr-pod uid:0\n"
+			      "30010/tcp /netns-a\n"));
+	ASSERT_EQ(0, put_file(self->root, "bad.conf", "30010 /netns-a\n30012 relative\n"));
+	snprintf(good, sizeof(good), "%s/good.conf", self->root);
+	snprintf(bad, sizeof(bad), "%s/bad.conf", self->root);
+
+	/* A refused line: its file and line, from the "netns rejected" record. */
+	ASSERT_EQ(0, run_in_new_netns(argv, seen));
+	EXPECT_EQ(1, seen->status);
+	EXPECT_NE(NULL, strstr(seen->output, "bad.conf:2: "))
+		TH_LOG("output: %s", seen->output);
+	EXPECT_EQ(0, seen->read_err);
+	EXPECT_STREQ("", seen->rules);
+
+	/* A new namespace starts empty and takes the file, canonical. */
+	argv[2] = good;
+	ASSERT_EQ(0, run_in_new_netns(argv, seen));
+	EXPECT_EQ(0, seen->status)
+		TH_LOG("output: %s", seen->output);
+	EXPECT_NE(NULL, strstr(seen->output, "loaded 3 lines from 1 files for netns"))
+		TH_LOG("output: %s", seen->output);
+	EXPECT_EQ(0, seen->read_err);
+	EXPECT_STREQ("30010/tcp /netns-a\n30011 cgroup:/kpr-pod uid:0\n", seen->rules);
+
+	/* Nothing else changed. */
+	KPR_EXPECT_POLICY("30000 /old\n");
+	EXPECT_EQ(0, kpr_read_file(KPR_NETNS_DEFAULT, self->output, sizeof(self->output)));
+	EXPECT_STREQ("", self->output);
+	munmap(seen, sizeof(*seen));
+}
+
+TEST_F(loader, netns_in_the_initial_namespace_is_refused)
+{
+	char path[256];
+	char *argv[4] = { self->loader, "--netns", path };
+	char *check_argv[5] = { self->loader, "--netns", "--check", path };
+
+	if (!self->saved_template)
+		SKIP(return, "no rules per network namespace");
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	ASSERT_EQ(0, put_file(self->root, "pod.conf", "30010 /netns-a\n"));
+	snprintf(path, sizeof(path), "%s/pod.conf", self->root);
+
+	/* The initial namespace's rules are the policy: the kernel says EINVAL. */
+	EXPECT_EQ(1, run_argv(argv, self->output, sizeof(self->output)));
+	EXPECT_NE(NULL, strstr(self->output,
+			       "--netns: run it inside the container's network namespace"))
+		TH_LOG("output: %s", self->output);
+	/* And so does a check, which would otherwise check it as the policy. */
+	EXPECT_EQ(1, run_argv(check_argv, self->output, sizeof(self->output)));
+	EXPECT_NE(NULL, strstr(self->output,
+			       "--netns: run it inside the container's network namespace"))
+		TH_LOG("output: %s", self->output);
+	KPR_EXPECT_POLICY("30000 /old\n");
+}
+
+TEST_F(loader, template_loads_netns_default)
+{
+	char good[256], bad[256];
+	char *argv[4] = { self->loader, "--template", bad };
+
+	if (!self->saved_template)
+		SKIP(return, "no rules per network namespace");
+	ASSERT_EQ(0, kpr_write("30000 /old\n"));
+	ASSERT_EQ(0, put_file(self->root, "good.conf", "15000-15090 uid:1337\n"));
+	ASSERT_EQ(0, put_file(self->root, "bad.conf", "\n15000-15090 uid:1337 /x\n"));
+	snprintf(good, sizeof(good), "%s/good.conf", self->root);
+	snprintf(bad, sizeof(bad), "%s/bad.conf", self->root);
+
+	/* A refused line, from the "netns-default rejected" record. */
+	EXPECT_EQ(1, run_argv(argv, self->output, sizeof(self->output)));
+	EXPECT_NE(NULL, strstr(self->output, "bad.conf:2: atoms repeated or out of order"))
+		TH_LOG("output: %s", self->output);
+	EXPECT_EQ(0, kpr_read_file(KPR_NETNS_DEFAULT, self->output, sizeof(self->output)));
+	EXPECT_STREQ("", self->output);
+
+	argv[2] = good;
+	EXPECT_EQ(0, run_argv(argv, self->output, sizeof(self->output)))
+		TH_LOG("output: %s", self->output);
+	EXPECT_NE(NULL, strstr(self->output, "loaded 1 lines from 1 files for netns-default"))
+		TH_LOG("output: %s", self->output);
+	EXPECT_EQ(0, kpr_read_file(KPR_NETNS_DEFAULT, self->output, sizeof(self->output)));
+	EXPECT_STREQ("15000-15090 uid:1337\n", self->output);
+	KPR_EXPECT_POLICY("30000 /old\n");
+	/* The teardown puts back the template it found. */
+}
+
+TEST_F(loader, netns_check_names_the_error_and_changes_nothing)
+{
+	static const struct {
+		const char *option, *text;
+		int status;
+		const char *message;
+	} cases[] = {
+		{ "--netns", "30010 /x\n30011/udp uid:0\n", 0,
+		  "the kernel accepts 2 lines from 1 files for netns" },
+		/* Each refusal is a rate-limited record: few of them. */
+		{ "--netns", "30010 /x\n30011/tcp6 /x\n", 1, "bad.conf:2: bad protocol" },
+		{ "--template", "30010 /x\n", 0,
+		  "the kernel accepts 1 lines from 1 files for netns-default" },
+	};
+	char path[256];
+	char *argv[5] = { self->loader, NULL, "--check", path };
+	struct in_netns *seen;
+	size_t i;
+
+	if (!self->saved_template)
+		SKIP(return, "no rules per network namespace");
+	seen = map_in_netns();
+	ASSERT_NE(MAP_FAILED, seen);
+	snprintf(path, sizeof(path), "%s/bad.conf", self->root);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, put_file(self->root, "bad.conf", cases[i].text));
+		argv[1] = (char *)cases[i].option;
+		/* Checked in a namespace of its own, which keeps its empty rules. */
+		ASSERT_EQ(0, run_in_new_netns(argv, seen));
+		EXPECT_EQ(cases[i].status, seen->status)
+			TH_LOG("case %zu: %s", i, seen->output);
+		EXPECT_NE(NULL, strstr(seen->output, cases[i].message))
+			TH_LOG("case %zu: %s", i, seen->output);
+		EXPECT_EQ(0, seen->read_err);
+		EXPECT_STREQ("", seen->rules);
+	}
+	KPR_EXPECT_POLICY("");
+	EXPECT_EQ(0, kpr_read_file(KPR_NETNS_DEFAULT, self->output, sizeof(self->output)));
+	EXPECT_STREQ("", self->output);
+	munmap(seen, sizeof(*seen));
+}
+
+TEST_F(loader, netns_and_template_take_files_and_exclude_each_other)
+{
+	char path[256];
+	char *both[5] = { self->loader, "--netns", "--template", path };
+	char *no_file[3] = { self->loader, "--netns" };
+
+	ASSERT_EQ(0, put_file(self->root, "pod.conf", "30010 /netns-a\n"));
+	snprintf(path, sizeof(path), "%s/pod.conf", self->root);
+	EXPECT_EQ(2, run_argv(both, self->output, sizeof(self->output)));
+	EXPECT_NE(NULL, strstr(self->output, "--netns or --template, not both"))
+		TH_LOG("output: %s", self->output);
+	/* Never the configuration in /etc, which is the initial namespace's. */
+	EXPECT_EQ(2, run_argv(no_file, self->output, sizeof(self->output)));
+	EXPECT_NE(NULL, strstr(self->output, "--netns: name the FILEs to load"))
+		TH_LOG("output: %s", self->output);
+	KPR_EXPECT_POLICY("");
 }
 
 TEST_HARNESS_MAIN

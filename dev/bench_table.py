@@ -58,6 +58,21 @@ for key, label in (("g_connect_off", "(g) kportreserve not in lsm="),
             continue
         cells.append(f"{got[0]:>8} {got[1]:>8} {got[0] / base[0]:>6.3f} {got[1] / base[1]:>6.3f}")
     print(f"{label:40} {cells[0]}  {cells[1]}")
+print(f"{'in a new network namespace (vs. its own':40} {'TCP min':>8} {'median':>8} {'ratio':>6} "
+      f"{'r(med)':>6}  {'UDP min':>8} {'median':>8} {'ratio':>6} {'r(med)':>6}")
+for key, base_key, label in (
+        ("c_netns_empty", "a_netns", "(c) bind, empty layer"),
+        ("c_netns_60000", "a_netns", "(c) bind, 60,000-rule layer, not reserved"),
+        ("g_connect_netns_empty", "g_connect_netns_off", "(g) connect, empty layer"),
+        ("g_connect_netns_60000", "g_connect_netns_off", "(g) connect, 60,000 rules not in range")):
+    cells = []
+    for proto in ("tcp", "udp"):
+        got, base = results.get((key, proto)), results.get((base_key, proto))
+        if not got or got[0] < 0 or not base or base[0] <= 0:
+            cells.append(f"{'n/a':>8} {'':>8} {'':>6} {'':>6}")
+            continue
+        cells.append(f"{got[0]:>8} {got[1]:>8} {got[0] / base[0]:>6.3f} {got[1] / base[1]:>6.3f}")
+    print(f"{label:40} {cells[0]}  {cells[1]}")
 eo, en = results.get(("exec_off", "-")), results.get(("exec_on", "-"))
 if eo and en:
     print(f"{'fork+execve+wait, off / on (min)':40} {eo[0]:>8} {en[0]:>8} {en[0] / eo[0]:>6.3f}")

@@ -32,7 +32,7 @@ KUNIT_SUITES = {"kportreserve_policy", "kportreserve_net", "kportreserve_sockadd
 SELFTESTS = {"bind_test", "policy_test", "identity_test", "autobind_test", "sctp_test",
              "sunrpc_test", "loader_test", "lockdown_test", "boot_test", "audit_test",
              "counters_test", "fuzz_test", "cgroup_test", "stacking_test", "stress_test",
-             "failed_bind_test", "kernel_service_test"}
+             "failed_bind_test", "kernel_service_test", "netns_test"}
 # What a stacking boot runs, and the LSMs stacking_test has checks for (its
 # fixtures, named after them).
 STACKING_SELFTESTS = {"bind_test", "stacking_test"}

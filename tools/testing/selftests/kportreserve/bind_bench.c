@@ -297,6 +297,85 @@ static int bench_cgroup(bool enter)
 	return 0;
 }
 
+/*
+ * Moves this process into a new network namespace with loopback up and the
+ * same automatic range, for the rows measured outside the initial one.
+ * Returns 0 or -1.
+ */
+static int enter_new_netns(void)
+{
+	if (unshare(CLONE_NEWNET) || kpr_loopback_up())
+		return -1;
+	return kpr_write_file("/proc/sys/net/ipv4/ip_local_port_range", "61000 65535");
+}
+
+/* Prints the rows a failed step could not measure. */
+static void not_measured(const char *const names[], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		printf("RESULT %s tcp -1 -1\nRESULT %s udp -1 -1\n", names[i], names[i]);
+	fflush(stdout);
+}
+
+/* The rows of measure_netns(), measured in a new network namespace. */
+static void measure_netns_child(bool on, char *buf, size_t cap)
+{
+	static const char *const off_rows[] = { "a_netns", "g_connect_netns_off" };
+	static const char *const on_rows[] = {
+		"c_netns_empty", "g_connect_netns_empty",
+		"c_netns_60000", "g_connect_netns_60000",
+	};
+	size_t len, path_bytes;
+
+	if (enter_new_netns()) {
+		if (on)
+			not_measured(on_rows, 4);
+		else
+			not_measured(off_rows, 2);
+		return;
+	}
+	if (!on) {
+		measure_binds("a_netns", BENCH_PORT, 0);
+		measure_connects("g_connect_netns_off");
+		return;
+	}
+	measure_binds("c_netns_empty", BENCH_PORT, 0);
+	measure_connects("g_connect_netns_empty");
+	len = make_policy(buf, cap, 60000, "/usr/sbin/daemon", &path_bytes);
+	if (kpr_write_policy_file_len(KPR_NETNS, buf, len)) {
+		not_measured(on_rows + 2, 2);
+		return;
+	}
+	measure_binds("c_netns_60000", FAR_PORT, 0);
+	measure_connects("g_connect_netns_60000");
+	kpr_write_policy_file_len(KPR_NETNS, "clear\n", strlen("clear\n"));
+}
+
+/*
+ * The rows of a network namespace other than the initial one: its baseline
+ * ("off"), or ("on") with an empty layer and with a 60,000-rule layer of its
+ * own that does not cover the ports measured.  In a child, which leaves this
+ * process in the initial namespace with nothing else changed.
+ */
+static void measure_netns(bool on, char *buf, size_t cap)
+{
+	pid_t child;
+
+	fflush(stdout);
+	child = fork();
+	if (child < 0)
+		return;
+	if (child) {
+		waitpid(child, NULL, 0);
+		return;
+	}
+	measure_netns_child(on, buf, cap);
+	fflush(stdout);
+	_exit(0);
+}
+
 int main(int argc, char *argv[])
 {
 	size_t cap = 4 << 20;
@@ -323,6 +402,7 @@ int main(int argc, char *argv[])
 		measure_binds("a_baseline", BENCH_PORT, 0);
 		measure_connects("g_connect_off");
 		measure_exec("exec");
+		measure_netns(false, NULL, 0);
 		if (landlock_allow_port(BENCH_PORT)) {
 			printf("RESULT f_landlock tcp -1 -1\nRESULT f_landlock udp -1 -1\n");
 			return 0;
@@ -367,6 +447,7 @@ int main(int argc, char *argv[])
 	}
 	kpr_write("clear\n");
 	bench_cgroup(false);
+	measure_netns(true, buf, cap);
 	free(buf);
 	return 0;
 }

@@ -10,6 +10,8 @@
  *        both binding a TCP port; rxrpc (AF_RXRPC, whose transport address is
  *        a UDP port)
  * Options: uring      bind with io_uring's IORING_OP_BIND instead of bind(2)
+ *          bindx      bind an SCTP socket with sctp_bindx()
+ *                     (SCTP_SOCKOPT_BINDX_ADD) instead of bind(2)
  *          netns      bind in a new network namespace
  *          spoof=PATH first make /proc/self/exe (mm->exe_file) point at PATH
  *          nobody     first become uid and gid 65534, without capabilities
@@ -19,7 +21,7 @@
  *                     ids: an effective id other than 0 drops the capabilities
  *          wait       write one byte to stdout, then read one from stdin
  *                     before binding (after the options before it)
- * Exits with 0 when the bind succeeds, the errno of bind(2) when it fails,
+ * Exits with 0 when the bind succeeds, the errno of the bind when it fails,
  * and 100 or more when it cannot even try.
  */
 
@@ -55,6 +57,12 @@
 #endif
 #ifndef AF_RXRPC
 #define AF_RXRPC 33
+#endif
+#ifndef SOL_SCTP
+#define SOL_SCTP 132
+#endif
+#ifndef SCTP_SOCKOPT_BINDX_ADD
+#define SCTP_SOCKOPT_BINDX_ADD 100
 #endif
 /* The protocols of an AF_SMC socket (net/smc/smc.h). */
 #define SMCPROTO_SMC 0
@@ -237,7 +245,7 @@ int main(int argc, char *argv[])
 	struct sockaddr_rxrpc srx = {};
 	struct sockaddr *addr = (struct sockaddr *)&storage;
 	int family, type, protocol, fd, i;
-	int use_uring = 0;
+	int use_uring = 0, use_bindx = 0;
 	socklen_t len;
 	long port;
 
@@ -246,6 +254,8 @@ int main(int argc, char *argv[])
 	for (i = 4; i < argc; i++) {
 		if (!strcmp(argv[i], "uring"))
 			use_uring = 1;
+		else if (!strcmp(argv[i], "bindx"))
+			use_bindx = 1;
 		else if (!strcmp(argv[i], "netns"))
 			enter_netns();
 		else if (!strncmp(argv[i], "spoof=", 6))
@@ -324,6 +334,9 @@ int main(int argc, char *argv[])
 		return EXIT_SOCKET;
 	if (use_uring)
 		return uring_bind(fd, addr, len);
+	/* The address list of one address: the socket's own. */
+	if (use_bindx)
+		return setsockopt(fd, SOL_SCTP, SCTP_SOCKOPT_BINDX_ADD, addr, len) ? errno : 0;
 	if (bind(fd, addr, len))
 		return errno;
 	return 0;

@@ -32,6 +32,10 @@
 #include <unistd.h>
 
 #define KPR_POLICY "/sys/kernel/security/kportreserve/policy"
+/* The rules of the network namespace of whoever opens it (not the initial one). */
+#define KPR_NETNS "/sys/kernel/security/kportreserve/netns"
+/* The template: rules of every network namespace but the initial one. */
+#define KPR_NETNS_DEFAULT "/sys/kernel/security/kportreserve/netns-default"
 #define KPR_MODE "/sys/kernel/security/kportreserve/mode"
 #define KPR_LSM_LIST "/sys/kernel/security/lsm"
 #define KPR_HELPER_NAME "bind_helper"
@@ -107,15 +111,16 @@ static inline bool kpr_enabled(void)
 }
 
 /*
- * Writes @len bytes of @text to the policy file in one write(2).
- * Returns 0 or -errno of open(2) or write(2).
+ * Writes @len bytes of @text in one write(2) to @path, a file of the policy's
+ * grammar (policy, netns-default, netns).  Returns 0 or -errno of open(2) or
+ * write(2).
  */
-static inline int kpr_write_len(const char *text, size_t len)
+static inline int kpr_write_policy_file_len(const char *path, const char *text, size_t len)
 {
 	ssize_t ret;
 	int fd, err = 0;
 
-	fd = open(KPR_POLICY, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = write(fd, text, len);
@@ -127,13 +132,22 @@ static inline int kpr_write_len(const char *text, size_t len)
 	return err;
 }
 
+/* Writes @len bytes of @text to the policy file in one write(2), as above. */
+static inline int kpr_write_len(const char *text, size_t len)
+{
+	return kpr_write_policy_file_len(KPR_POLICY, text, len);
+}
+
 static inline int kpr_write(const char *text)
 {
 	return kpr_write_len(text, strlen(text));
 }
 
-/* Reads the whole policy into a malloc'ed, NUL-terminated buffer; NULL on error. */
-static inline char *kpr_read(void)
+/*
+ * Reads the whole file @path (policy, netns-default, netns) into a malloc'ed,
+ * NUL-terminated buffer; NULL on error.
+ */
+static inline char *kpr_read_policy_file(const char *path)
 {
 	size_t size = 4096, len = 0;
 	char *buf = malloc(size);
@@ -142,7 +156,7 @@ static inline char *kpr_read(void)
 
 	if (!buf)
 		return NULL;
-	fd = open(KPR_POLICY, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		free(buf);
 		return NULL;
@@ -166,27 +180,39 @@ static inline char *kpr_read(void)
 	return buf;
 }
 
-/*
- * Saves the policy in force, for kpr_restore_policy(), and clears it, so that
- * a test starts from an empty policy.  Returns the saved text (malloc'ed), or
- * NULL on error.
- */
-static inline char *kpr_save_policy(void)
+/* Reads the whole policy into a malloc'ed, NUL-terminated buffer; NULL on error. */
+static inline char *kpr_read(void)
 {
-	char *saved = kpr_read();
+	return kpr_read_policy_file(KPR_POLICY);
+}
 
-	if (saved && kpr_write("clear\n")) {
+/*
+ * Saves the rules of @path (policy, netns-default, netns), for
+ * kpr_restore_policy_file(), and clears them, so that a test starts from no
+ * rules.  Returns the saved text (malloc'ed), or NULL on error.
+ */
+static inline char *kpr_save_policy_file(const char *path)
+{
+	char *saved = kpr_read_policy_file(path);
+
+	if (saved && kpr_write_policy_file_len(path, "clear\n", strlen("clear\n"))) {
 		free(saved);
 		return NULL;
 	}
 	return saved;
 }
 
+/* Saves the policy in force and clears it, as kpr_save_policy_file(). */
+static inline char *kpr_save_policy(void)
+{
+	return kpr_save_policy_file(KPR_POLICY);
+}
+
 /*
- * Replaces the policy with @saved in one write, as a test found it, and frees
- * @saved; nothing to do for NULL (a fixture that skipped).
+ * Replaces the rules of @path with @saved in one write, as a test found them,
+ * and frees @saved; nothing to do for NULL (a fixture that skipped).
  */
-static inline int kpr_restore_policy(char *saved)
+static inline int kpr_restore_policy_file(const char *path, char *saved)
 {
 	size_t len;
 	char *text;
@@ -199,11 +225,17 @@ static inline int kpr_restore_policy(char *saved)
 	err = text ? 0 : -ENOMEM;
 	if (text) {
 		snprintf(text, len + 1, "clear\n%s", saved);
-		err = kpr_write_len(text, len);
+		err = kpr_write_policy_file_len(path, text, len);
 	}
 	free(text);
 	free(saved);
 	return err;
+}
+
+/* Puts back the policy @saved by kpr_save_policy(), as kpr_restore_policy_file(). */
+static inline int kpr_restore_policy(char *saved)
+{
+	return kpr_restore_policy_file(KPR_POLICY, saved);
 }
 
 /* Directory of the running test, where bind_helper was built. */

@@ -17,6 +17,14 @@
  * not, but fail with nothing else. Every read of the policy must show the
  * fixed rules: one policy, never half of two.
  *
+ * For the second half of the time, namespace churners join them: each, again
+ * and again, makes a network namespace (a child that unshares), writes its
+ * netns file, binds as an owner and as a stranger there, and exits, which
+ * frees the namespace; meanwhile a template writer adds and deletes a rule of
+ * netns-default, beside one it always keeps. In every namespace the
+ * namespace's rules and the kept template rule hold, the initial namespace's
+ * rules do not, and the changing template rule may hold or not.
+ *
  * Then, on a kernel with kmemleak (booted with kmemleak=on, as dev/test's
  * test boot is), a scan must find no leak. The counts of each kind of
  * operation are printed; the long form is documented in CONTRIBUTING.md.
@@ -37,6 +45,10 @@
 #define FLIP_PORT 23804		/* reserved for FLIP_DIR/current/owner */
 #define VARIABLE_PORT 23810	/* 23810-23829: as the writers go */
 #define VARIABLE_PORTS 20
+#define NS_OWN_PORT 23830	/* in each churned namespace: reserved for this program */
+#define NS_HELPER_PORT 23831	/* in each churned namespace: reserved for HELPER */
+#define TEMPLATE_PORT 23832	/* in the template, always: <kernel> */
+#define TEMPLATE_VARIABLE_PORT 23833	/* in the template now and then: <kernel> */
 #define AUTO_LOW 40000		/* AUTO_LOW-AUTO_HIGH: reserved for <kernel> */
 #define AUTO_HIGH 40999
 #define HELPER "/tmp/kpr-stress-helper"
@@ -51,10 +63,13 @@
 
 #define BINDERS 4
 #define WRITERS 2
+#define CHURNERS 2
+#define TEMPLATE_RULE "23832 <kernel>\n"
 
 /* What the tasks did, and the first thing that went wrong, shared by all. */
 struct stress_tally {
 	unsigned long binds, auto_binds, execs, flips, writes, bad_writes, reads;
+	unsigned long namespaces, template_writes;
 	unsigned long errors;
 	char first_error[256];
 };
@@ -269,6 +284,102 @@ static void reader(unsigned int unused, double deadline)
 	}
 }
 
+/* When the namespace churners and the template writer start. */
+static double churn_start;
+
+/* Waits, without busy looping, until churn_start. */
+static void wait_for_churn(void)
+{
+	double left;
+
+	while ((left = churn_start - now()) > 0)
+		usleep(left > 1 ? 1000000 : (useconds_t)(left * 1e6) + 1);
+}
+
+/*
+ * In a new network namespace: writes its rules, checks them, and checks that
+ * the template holds and the initial namespace's policy does not.
+ */
+static void churned_namespace(void)
+{
+	char rules[PATH_MAX + 128], self_path[PATH_MAX] = "", back[PATH_MAX + 128] = "";
+	char template[256] = "";
+	int err;
+
+	if (unshare(CLONE_NEWNET) || kpr_loopback_up()) {
+		stress_error("a new network namespace: errno %d", errno);
+		return;
+	}
+	if (readlink("/proc/self/exe", self_path, sizeof(self_path) - 1) < 0) {
+		stress_error("readlink of /proc/self/exe: errno %d", errno);
+		return;
+	}
+	snprintf(rules, sizeof(rules), "%u %s\n%u %s\n", NS_OWN_PORT, self_path,
+		 NS_HELPER_PORT, HELPER);
+	err = kpr_write_file(KPR_NETNS, rules);
+	if (err)
+		stress_error("a write of a namespace's rules: %d", err);
+	err = kpr_read_file(KPR_NETNS, back, sizeof(back));
+	if (err || strcmp(back, rules))
+		stress_error("a namespace's rules read back as %.160s (%d)", back, err);
+	/* One template, never half of two: the kept rule comes first. */
+	err = kpr_read_file(KPR_NETNS_DEFAULT, template, sizeof(template));
+	if (err || strncmp(template, TEMPLATE_RULE, strlen(TEMPLATE_RULE)))
+		stress_error("a read of the template lacks its kept rule: %.160s (%d)",
+			     template, err);
+	expect_bind(SOCK_STREAM, 1, NS_OWN_PORT, 0);
+	expect_bind(SOCK_DGRAM, 1, NS_HELPER_PORT, EADDRINUSE);
+	expect_bind(SOCK_STREAM, 1, TEMPLATE_PORT, EADDRINUSE);
+	expect_bind(SOCK_DGRAM, 1, TEMPLATE_VARIABLE_PORT, -1);
+	/* The initial namespace's rules: not here. */
+	expect_bind(SOCK_STREAM, 1, KERNEL_PORT, 0);
+	expect_bind(SOCK_DGRAM, 1, AUTO_LOW, 0);
+}
+
+/* Makes namespaces, each in a child that then exits, until @deadline. */
+static void churner(unsigned int unused, double deadline)
+{
+	int status = 0;
+	pid_t pid;
+
+	wait_for_churn();
+	while (now() < deadline) {
+		pid = fork();
+		if (pid == 0) {
+			churned_namespace();
+			_exit(0);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			stress_error("a namespace's child: pid %d, status %#x", pid, status);
+		count(&tally->namespaces);
+	}
+}
+
+/*
+ * Writes the template again and again: the kept rule always, the other now
+ * added, now deleted, now with the kept one in a whole new template.
+ */
+static void template_writer(unsigned int unused, double deadline)
+{
+	static const char *const texts[] = {
+		"clear\n" TEMPLATE_RULE "23833 <kernel>\n",
+		"delete 23833 <kernel>\n",
+		"23833 <kernel>\n",
+	};
+	unsigned int i = 0;
+	int err;
+
+	wait_for_churn();
+	while (now() < deadline) {
+		err = kpr_write_file(KPR_NETNS_DEFAULT, texts[i]);
+		count(&tally->template_writes);
+		if (err)
+			stress_error("a template write (%u): %d", i, err);
+		i = (i + 1) % ARRAY_SIZE(texts);
+	}
+}
+
 /* Runs @task(@arg, @deadline) in a child; returns its pid. */
 static pid_t spawn(void (*task)(unsigned int arg, double deadline), unsigned int arg,
 		   double deadline)
@@ -329,6 +440,7 @@ static int kmemleak_command(const char *cmd)
 FIXTURE(stress)
 {
 	char *saved_policy;
+	char *saved_template;
 	char ports_sysctl[64];
 };
 
@@ -353,6 +465,10 @@ FIXTURE_SETUP(stress)
 	ASSERT_EQ(0, symlink(self_path, FLIP_DIR "/release-0/owner"));
 	ASSERT_EQ(0, symlink(HELPER, FLIP_DIR "/release-1/owner"));
 	ASSERT_EQ(0, flip_to(0));
+	/* The template the churned namespaces start with: one rule, kept. */
+	self->saved_template = kpr_save_policy_file(KPR_NETNS_DEFAULT);
+	ASSERT_NE(NULL, self->saved_template);
+	ASSERT_EQ(0, kpr_write_file(KPR_NETNS_DEFAULT, TEMPLATE_RULE));
 	/* The automatic choices: a range that the reserved ports are a third of. */
 	ASSERT_EQ(0, kpr_read_file(PORT_RANGE_SYSCTL, self->ports_sysctl,
 				   sizeof(self->ports_sysctl)));
@@ -365,6 +481,7 @@ FIXTURE_SETUP(stress)
 FIXTURE_TEARDOWN(stress)
 {
 	EXPECT_EQ(0, kpr_restore_policy(self->saved_policy));
+	EXPECT_EQ(0, kpr_restore_policy_file(KPR_NETNS_DEFAULT, self->saved_template));
 	EXPECT_EQ(0, kpr_write_file(PORT_RANGE_SYSCTL, self->ports_sysctl));
 	unlink(HELPER);
 	unlink(FLIP_DIR "/current");
@@ -377,11 +494,12 @@ FIXTURE_TEARDOWN(stress)
 
 TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, STRESS_TIMEOUT)
 {
-	pid_t pids[BINDERS + WRITERS + 4];
+	pid_t pids[BINDERS + WRITERS + CHURNERS + 5];
 	unsigned int i, n = 0, seconds = stress_seconds();
 	double deadline = now() + seconds;
 	int status;
 
+	churn_start = deadline - seconds / 2.0;
 	for (i = 0; i < BINDERS; i++)
 		pids[n++] = spawn(binder, i + 1, deadline);
 	for (i = 0; i < WRITERS; i++)
@@ -390,14 +508,18 @@ TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, STRESS_TIMEOUT)
 	pids[n++] = spawn(reader, 0, deadline);
 	pids[n++] = spawn(flipper, 0, deadline);
 	pids[n++] = spawn(flip_binder, 0, deadline);
+	for (i = 0; i < CHURNERS; i++)
+		pids[n++] = spawn(churner, i, deadline);
+	pids[n++] = spawn(template_writer, 0, deadline);
 	for (i = 0; i < n; i++) {
 		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	ksft_print_msg("%u s: %lu binds, %lu automatic choices, %lu execs, %lu flips, ",
 		       seconds, tally->binds, tally->auto_binds, tally->execs, tally->flips);
-	printf("%lu policy writes, %lu refused, %lu reads\n", tally->writes,
-	       tally->bad_writes, tally->reads);
+	printf("%lu policy writes, %lu refused, %lu reads, %lu namespaces, %lu template writes\n",
+	       tally->writes, tally->bad_writes, tally->reads, tally->namespaces,
+	       tally->template_writes);
 	EXPECT_EQ(0, tally->errors)
 		TH_LOG("%lu errors, the first: %s", tally->errors, tally->first_error);
 	EXPECT_LT(0, tally->binds);
@@ -406,6 +528,8 @@ TEST_F_TIMEOUT(stress, binds_execs_and_rewrites_at_once, STRESS_TIMEOUT)
 	EXPECT_LT(0, tally->writes);
 	EXPECT_LT(0, tally->bad_writes);
 	EXPECT_LT(0, tally->reads);
+	EXPECT_LT(0, tally->namespaces);
+	EXPECT_LT(0, tally->template_writes);
 }
 
 /*

@@ -121,7 +121,8 @@ pub(crate) fn denied(
             return;
         }
         pr_notice_ratelimited!(
-            "{}denied {} to {} port {}: netns={} pid={} euid={} egid={} comm=\"{}\"{} cgroup=\"{}\"\n",
+            "{}denied {} to {} port {}: netns={} pid={} euid={} egid={} \
+             comm=\"{}\"{} cgroup=\"{}\"\n",
             if permissive {
                 "permissive: would have "
             } else {

@@ -240,17 +240,20 @@ def passing(block):
 
 def peers(on, off, problems):
     """One result per suite: every test that passed without KPortReserve
-    passed with it."""
+    passed with it; the net suites also each in a new network namespace
+    ("netns/name"), against the same suite without KPortReserve."""
     passed = failed = 0
     on_suites, _ = blocks(on, "PEER")
     off_suites, _ = blocks(off, "PEER")
-    for suite in sorted(set(on_suites) | set(off_suites) | PEER_SUITES):
-        off_pass, off_ran = passing(off_suites.get(suite, ([], None)))
+    netns = {"netns/" + s for s in PEER_SUITES if not s.startswith("landlock/")}
+    for suite in sorted(set(on_suites) | set(off_suites) | PEER_SUITES | netns):
+        off_suite = suite.removeprefix("netns/")
+        off_pass, off_ran = passing(off_suites.get(off_suite, ([], None)))
         on_pass, on_ran = passing(on_suites.get(suite, ([], None)))
         lost = sorted(off_pass - on_pass)
         print(f"peer suite {suite}: passed {len(off_pass)} of {off_ran} without "
               f"KPortReserve, {len(on_pass)} of {on_ran} with it")
-        if suite in on_suites and suite in off_suites and off_pass and not lost:
+        if suite in on_suites and off_suite in off_suites and off_pass and not lost:
             passed += 1
         else:
             failed += 1

@@ -76,6 +76,10 @@ impl PernetData for NetLayer {
     /// Frees the dying namespace's rules, after a grace period: its own kernel sockets may
     /// still choose ports until then.
     fn exit(_net: &Net, layer: &Self) {
+        // No writer can be at work: each holds a reference to the namespace, through its file.
+        if layer.slot.is_empty() {
+            return;
+        }
         let mut writer = WRITER.lock();
         let had_rules = !layer.slot.is_empty();
         let retired = layer.slot.replace(&mut writer, None);
@@ -322,7 +326,7 @@ impl Layer {
 #[kunit_tests(kportreserve_netns)]
 mod tests {
     use super::*;
-    use crate::{grammar, rule::Atoms};
+    use crate::grammar;
 
     /// Applies policy text to `layer`.
     fn write(layer: &Layer, text: &str) -> Result {
@@ -332,16 +336,6 @@ mod tests {
         drop(writer);
         drop(retired);
         Ok(())
-    }
-
-    /// Whether `subject` is the program at `path` alone.
-    fn is_program(subject: &Subject, path: &[u8]) -> bool {
-        matches!(subject, Subject::Tasks(Atoms {
-            program: Some(p),
-            cgroup: None,
-            uid: None,
-            gid: None,
-        }) if p.as_bytes() == path)
     }
 
     /// The current task's namespace, the initial one, stands in for another: it has its own
@@ -367,7 +361,7 @@ mod tests {
         )?;
         write(&own, "clear\n41000 /b\n41002/udp /c\n")?;
         let may = |port, protocol, path: &'static [u8]| {
-            may_bind(&net, port, protocol, |s| is_program(s, path))
+            may_bind(&net, port, protocol, |s| s.is_program_alone(path))
         };
         // Both layers reserve 41000: only /b is in both.
         assert!(may(41000, Protocol::Tcp, b"/b"));

@@ -165,6 +165,20 @@ pub(crate) enum Subject {
     Tasks(Atoms),
 }
 
+impl Subject {
+    /// Whether the subject is the program at `path`, with no other atom: what the KUnit tests
+    /// of several files stand for "the task that executed `path`".
+    #[cfg(CONFIG_SECURITY_KPORTRESERVE_KUNIT_TEST)]
+    pub(crate) fn is_program_alone(&self, path: &[u8]) -> bool {
+        matches!(self, Subject::Tasks(Atoms {
+            program: Some(p),
+            cgroup: None,
+            uid: None,
+            gid: None,
+        }) if p.as_bytes() == path)
+    }
+}
+
 /// The atoms of a subject, each at most once; a task must match every atom present.
 ///
 /// Written and rendered in this order, so that each subject has one spelling.

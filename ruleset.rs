@@ -354,12 +354,7 @@ mod tests {
 
     /// Whether `subject` is the program at `path`, with no other atom.
     fn is_program(subject: &Subject, path: &[u8]) -> bool {
-        matches!(subject, Subject::Tasks(Atoms {
-            program: Some(p),
-            cgroup: None,
-            uid: None,
-            gid: None,
-        }) if p.as_bytes() == path)
+        subject.is_program_alone(path)
     }
 
     /// Whether `subject` is the cgroup at `path`, with no other atom.

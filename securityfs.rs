@@ -271,6 +271,10 @@ impl<const LAYER: usize> SecurityFile for PolicyFile<LAYER> {
     /// Checks the caller's privilege and takes the layer in force for reading; `netns` takes
     /// the opener's namespace, and refuses the initial one, whose layer is `policy`'s.
     fn open(file: &File) -> Result<KBox<OpenPolicy>> {
+        // Before the namespace is looked at: without the right, nothing about it is told.
+        if !capability::capable(CAP_MAC_ADMIN) {
+            return Err(EPERM);
+        }
         let layer = match LAYER {
             POLICY => Layer::Initial,
             TEMPLATE => Layer::Template,

@@ -362,6 +362,19 @@ static inline int kpr_bind_as(const char *program, const char *addr_family,
 	return kpr_runl(program, addr_family, proto, port_str, NULL);
 }
 
+/* Runs @check in a child process and returns its exit status. */
+static inline int kpr_in_child(int (*check)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(check());
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 /* Binds a TCP socket to @port on the IPv4 loopback address; returns 0 or errno. */
 static inline int kpr_bind_tcp(unsigned short port)
 {

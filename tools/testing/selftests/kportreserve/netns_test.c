@@ -167,19 +167,6 @@ static __u64 netns_id(void)
 	return id;
 }
 
-/* Runs @check in a child process and returns its exit status. */
-static int in_child(int (*check)(void))
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(check());
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 /* Puts back the mode @saved, if any, and only if it changed: a mode change is audited. */
 static void restore_mode(const char *saved)
 {
@@ -578,7 +565,7 @@ TEST_F(netns, user_namespace_root_cannot_open_the_files)
 {
 	int a, fd;
 
-	EXPECT_EQ(0, in_child(user_namespace_root_opens));
+	EXPECT_EQ(0, kpr_in_child(user_namespace_root_opens));
 
 	/* Host root can, in a namespace of its own. */
 	a = add_netns(self);

@@ -211,19 +211,6 @@ TEST_F(policy, oversized_write_is_refused)
 	free(text);
 }
 
-/* Runs @check in a child process and returns its exit status. */
-static int in_child(int (*check)(void))
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(check());
-	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
 /* Returns the errno of opening the policy with @flags, 0 on success. */
 static int open_errno(int flags)
 {
@@ -303,7 +290,7 @@ static void expect_reserved(struct __test_metadata *const _metadata, const char 
 	ASSERT_EQ(0, kpr_read_file(KPR_RESERVED, buf, sizeof(buf)));
 	EXPECT_STREQ(expected, buf);
 	ASSERT_EQ(0, setenv("KPR_EXPECTED", expected, 1));
-	EXPECT_EQ(0, in_child(nobody_reads_reserved));
+	EXPECT_EQ(0, kpr_in_child(nobody_reads_reserved));
 }
 
 /* Expects reserved_@protocol to read @expected. */
@@ -390,22 +377,22 @@ TEST_F(policy, reserved_lists_the_ports_for_anyone)
 
 TEST_F(policy, unprivileged_user_cannot_open)
 {
-	EXPECT_EQ(0, in_child(as_nobody));
+	EXPECT_EQ(0, kpr_in_child(as_nobody));
 }
 
 TEST_F(policy, root_without_cap_mac_admin_cannot_open)
 {
-	EXPECT_EQ(0, in_child(as_root_without_capabilities));
+	EXPECT_EQ(0, kpr_in_child(as_root_without_capabilities));
 }
 
 TEST_F(policy, user_namespace_root_cannot_open)
 {
-	EXPECT_EQ(0, in_child(as_user_namespace_root));
+	EXPECT_EQ(0, kpr_in_child(as_user_namespace_root));
 }
 
 TEST_F(policy, write_uses_opener_credentials)
 {
-	EXPECT_EQ(0, in_child(opener_credentials_decide));
+	EXPECT_EQ(0, kpr_in_child(opener_credentials_decide));
 	KPR_EXPECT_POLICY("31000 /opened/by/root\n");
 }
 

@@ -141,7 +141,12 @@ fn bind_transport(sk: &Sock, family: u16, addr: &[u8]) -> Option<Transport> {
 #[cold]
 #[inline(never)]
 fn check_bind(sk: &Sock, family: u16, addr: &[u8], port: u16) -> Result {
-    if sk.in_initial_net() && !policy::is_reserved(port) {
+    let reserved = if sk.in_initial_net() {
+        policy::is_reserved(port)
+    } else {
+        netns::is_reserved(sk.net(), port)
+    };
+    if !reserved {
         return Ok(());
     }
     match bind_transport(sk, family, addr) {
@@ -244,11 +249,10 @@ impl Hooks for NetHooks {
 #[cold]
 #[inline(never)]
 fn port_skipped(sk: &Sock, port: u16) -> bool {
-    let protocol = sock_protocol(sk);
     if sk.in_initial_net() {
-        policy::is_reserved(port) && policy::skips(port, protocol)
+        policy::is_reserved(port) && policy::skips(port, sock_protocol(sk))
     } else {
-        netns::skips(sk.net(), port, protocol)
+        netns::skips(sk.net(), port, || sock_protocol(sk))
     }
 }
 

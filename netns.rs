@@ -27,6 +27,7 @@ use kernel::{
         },
         rcu,
         Arc,
+        ArcBorrow,
         GlobalGuard, //
     },
 };
@@ -172,22 +173,45 @@ pub(crate) fn may_bind(
         .all(|snapshot| snapshot.may_bind(port, protocol, &mut is_task))
 }
 
-/// Returns whether automatic port choice for `protocol` in `net`, not the initial namespace,
-/// skips `port`: whether any of its layers reserves it. No lock but the RCU read lock, and no
-/// allocation: safe in atomic context.
-pub(crate) fn skips(net: &Net, port: u16, protocol: Option<Protocol>) -> bool {
+/// Borrows the layers of `net` for as long as `guard` holds the RCU read lock: the
+/// template's, then the namespace's own.
+fn layers<'a>(net: &Net, guard: &'a rcu::Guard) -> [Option<ArcBorrow<'a, Snapshot>>; 2] {
+    [
+        TEMPLATE.borrow(guard),
+        LAYERS.get(net).and_then(|layer| layer.slot.borrow(guard)),
+    ]
+}
+
+/// Returns whether some layer of `net`, not the initial namespace, reserves `port` for some
+/// protocol: the bitmaps only, for the bind hook to ask before anything else.
+pub(crate) fn is_reserved(net: &Net, port: u16) -> bool {
     if !in_use() {
         return false;
     }
     let guard = rcu::read_lock();
-    // Each layer counts its own skips: `|`, not `||`.
-    TEMPLATE
-        .borrow(&guard)
-        .is_some_and(|snapshot| snapshot.skips(port, protocol))
-        | LAYERS
-            .get(net)
-            .and_then(|layer| layer.slot.borrow(&guard))
-            .is_some_and(|snapshot| snapshot.skips(port, protocol))
+    layers(net, &guard)
+        .iter()
+        .flatten()
+        .any(|snapshot| snapshot.is_reserved(port))
+}
+
+/// Returns whether automatic port choice in `net`, not the initial namespace, skips `port`:
+/// whether any of its layers reserves it for the socket's protocol, which `protocol` gives
+/// (`None`: one the LSM does not know) and is asked only for a reserved port. No lock but the
+/// RCU read lock, and no allocation: safe in atomic context.
+pub(crate) fn skips(net: &Net, port: u16, protocol: impl Fn() -> Option<Protocol>) -> bool {
+    if !in_use() {
+        return false;
+    }
+    let guard = rcu::read_lock();
+    let mut skipped = false;
+    // Each layer counts its own skips.
+    for snapshot in layers(net, &guard).iter().flatten() {
+        if snapshot.is_reserved(port) {
+            skipped |= snapshot.skips(port, protocol());
+        }
+    }
+    skipped
 }
 
 /// A layer of policy, as the files that read and write it name it.
@@ -375,15 +399,15 @@ mod tests {
         assert!(may(41003, Protocol::Tcp, b"/x"));
         // Automatic choice skips what either layer reserves.
         for port in [41000, 41001] {
-            assert!(skips(&net, port, Some(Protocol::Tcp)));
+            assert!(skips(&net, port, || Some(Protocol::Tcp)));
         }
-        assert!(skips(&net, 41002, Some(Protocol::Udp)));
-        assert!(!skips(&net, 41002, Some(Protocol::Tcp)));
-        assert!(!skips(&net, 41003, None));
+        assert!(skips(&net, 41002, || Some(Protocol::Udp)));
+        assert!(!skips(&net, 41002, || Some(Protocol::Tcp)));
+        assert!(!skips(&net, 41003, || None));
         // The policy of the initial namespace is no layer of another.
         write(&Layer::Initial, "clear\n41003 <kernel>\n")?;
         assert!(may(41003, Protocol::Tcp, b"/x"));
-        assert!(!skips(&net, 41003, None));
+        assert!(!skips(&net, 41003, || None));
         write(&Layer::Initial, "clear\n")?;
         // Deleting the template's rule frees the port of the namespace's own rules only.
         write(&Layer::Template, "delete 41000 /a\ndelete 41000 /b\n")?;
@@ -394,7 +418,7 @@ mod tests {
         write(&Layer::Template, "clear\n")?;
         assert!(!in_use());
         assert!(may(41000, Protocol::Tcp, b"/a"));
-        assert!(!skips(&net, 41001, None));
+        assert!(!skips(&net, 41001, || None));
         Ok(())
     }
 

@@ -58,7 +58,7 @@ for key, label in (("g_connect_off", "(g) kportreserve not in lsm="),
             continue
         cells.append(f"{got[0]:>8} {got[1]:>8} {got[0] / base[0]:>6.3f} {got[1] / base[1]:>6.3f}")
     print(f"{label:40} {cells[0]}  {cells[1]}")
-print(f"{'in a new network namespace (vs. its own':40} {'TCP min':>8} {'median':>8} {'ratio':>6} "
+print(f"{'in a new netns, same rows':40} {'TCP min':>8} {'median':>8} {'ratio':>6} "
       f"{'r(med)':>6}  {'UDP min':>8} {'median':>8} {'ratio':>6} {'r(med)':>6}")
 for key, base_key, label in (
         ("c_netns_empty", "a_netns", "(c) bind, empty layer"),

@@ -82,11 +82,8 @@ impl PernetData for NetLayer {
             return;
         }
         let mut writer = WRITER.lock();
-        let had_rules = !layer.slot.is_empty();
         let retired = layer.slot.replace(&mut writer, None);
-        if had_rules {
-            set_layers_with_rules(&writer, layers_with_rules(&writer) - 1);
-        }
+        set_layers_with_rules(&writer, layers_with_rules(&writer) - 1);
         drop(writer);
         drop(retired);
     }
@@ -102,7 +99,7 @@ static LAYERS_WITH_RULES: Atomic<usize> = Atomic::new(0);
 ///
 /// # Invariants
 ///
-/// Written only under [`WRITER`]. Set before a layer gains its first rule is published and
+/// Written only under [`WRITER`]. Set before the first rule of a layer is published, and
 /// cleared only after the last one is gone, so that no hook that reads it false misses a
 /// rule in force.
 static IN_USE: Atomic<bool> = Atomic::new(false);
@@ -144,15 +141,11 @@ pub(crate) fn in_use() -> bool {
 /// then the namespace's own.
 fn reserving(net: &Net, port: u16) -> [Option<Arc<Snapshot>>; 2] {
     let guard = rcu::read_lock();
-    let reserving = |slot: &Slot| {
-        slot.borrow(&guard)
+    layers(net, &guard).map(|layer| {
+        layer
             .filter(|snapshot| snapshot.is_reserved(port))
             .map(Arc::from)
-    };
-    [
-        reserving(&TEMPLATE),
-        LAYERS.get(net).and_then(|layer| reserving(&layer.slot)),
-    ]
+    })
 }
 
 /// Decides a bind of `port` of `protocol` in `net`, not the initial namespace: every layer
